@@ -7,6 +7,7 @@ id and reason and reported together at the end, so one bad request never costs t
 from __future__ import annotations
 
 import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -66,6 +67,11 @@ class FetchReport:
         return pd.concat(frames, ignore_index=True) if frames else empty_results_frame()
 
 
+def _interactive() -> bool:
+    """A person is watching: a terminal, or a Jupyter kernel (tqdm.auto draws a widget)."""
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
+
+
 def _as_refs(requests: Iterable[int | RequestRef | tuple]) -> list[RequestRef]:
     refs = []
     for item in requests:
@@ -111,7 +117,7 @@ def fetch_many(
     refs: Sequence[RequestRef] = _as_refs(requests)
     workers = max(1, int(workers))
     report = FetchReport()
-    show = progress if progress is not None else len(refs) >= PROGRESS_THRESHOLD
+    show = progress if progress is not None else (len(refs) >= PROGRESS_THRESHOLD and _interactive())
     bar = tqdm(total=len(refs), desc="fetching results", unit="req", disable=not show, leave=False)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailkit-fetch") as pool:
         futures = {pool.submit(client.results, r.request_id, r.id_send): r for r in refs}

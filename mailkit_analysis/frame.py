@@ -15,6 +15,7 @@ import pandas as pd
 
 from .codes import CATALOGUE, UNKNOWN
 from .errors import MailkitResponseError
+from .redaction import redact
 
 __all__ = [
     "PRAGUE",
@@ -61,9 +62,15 @@ _DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _NO_DATE = {"", "0000-00-00 00:00:00", "0000-00-00"}
 
 
+_EMPTY: pd.DataFrame | None = None
+
+
 def empty_results_frame() -> pd.DataFrame:
     """Return a results frame with no rows and the full schema."""
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RESULT_DTYPES.items()})
+    global _EMPTY
+    if _EMPTY is None:  # building it costs milliseconds; most answers are empty
+        _EMPTY = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RESULT_DTYPES.items()})
+    return _EMPTY.copy()
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +89,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bad_value(field: str, row: int, value, reason: str) -> MailkitResponseError:
-    shown = repr(value)
+    shown = redact(repr(value))  # before cutting: a cut secret would escape redact()
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return MailkitResponseError(f"results[{row}].{field} {reason}: {shown}")

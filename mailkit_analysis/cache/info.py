@@ -1,0 +1,84 @@
+"""``cache info``: what the cache holds, at a glance."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import pyarrow.compute as pc
+
+from ..paths import CachePaths
+from .load import load_requests
+from .store import ResultsStore
+
+__all__ = ["CacheInfo", "cache_info"]
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """Counts and sizes of one cache."""
+
+    path: str
+    requests: int
+    final: int
+    provisional: int
+    failed: int
+    never_fetched: int
+    rows: int
+    partitions: int
+    size_bytes: int
+    first_date: str | None
+    last_date: str | None
+    unusable_files: list[str]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        size = self.size_bytes / 1e6
+        span = f"{self.first_date} … {self.last_date}" if self.first_date else "no rows"
+        lines = [
+            f"cache:        {self.path}",
+            f"requests:     {self.requests} ({self.final} final, {self.provisional} provisional, "
+            f"{self.failed} failed last time, {self.never_fetched} never fetched)",
+            f"rows:         {self.rows} in {self.partitions} monthly partitions",
+            f"size on disk: {size:.2f} MB",
+            f"dates:        {span}",
+        ]
+        lines += [f"unusable:     {p}" for p in self.unusable_files]
+        return "\n".join(lines)
+
+
+def cache_info(data_dir: str | os.PathLike | None = None) -> CacheInfo:
+    """Summarise the cache under ``data_dir`` (read only)."""
+    paths = CachePaths.under(data_dir)
+    state = load_requests(data_dir)
+    fetched = state["status"].notna()
+    final = state["final"].fillna(False).astype(bool)
+    failed = state["last_error"].notna()
+    store = ResultsStore(paths)
+    files = store.usable_files()
+    rows, first, last = 0, None, None
+    dataset = store.dataset(files)
+    if dataset is not None:
+        dates = dataset.to_table(columns=["date"]).column("date")
+        rows = len(dates)
+        if rows:
+            bounds = pc.min_max(dates)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            first = low.isoformat() if low else None
+            last = high.isoformat() if high else None
+    size = sum(f.stat().st_size for f in paths.root.rglob("*") if f.is_file()) if paths.root.exists() else 0
+    return CacheInfo(
+        path=str(paths.root),
+        requests=len(state),
+        final=int((fetched & final).sum()),
+        provisional=int((fetched & ~final).sum()),
+        failed=int(failed.sum()),
+        never_fetched=int((~fetched).sum()),
+        rows=rows,
+        partitions=len(files),
+        size_bytes=size,
+        first_date=first,
+        last_date=last,
+        unusable_files=[f"{p.path}: {p.reason}" for p in store.problems],
+    )

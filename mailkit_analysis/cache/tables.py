@@ -1,0 +1,77 @@
+"""The small single-file tables of the cache: request state, campaigns, sends.
+
+Each is one parquet file with an explicit schema and the schema version in its metadata.
+A file that cannot be read, or was written with another version, is reported, moved to the
+quarantine folder (never deleted) and treated as empty, so its contents are fetched again.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .atomic import write_parquet_atomic
+from .schema import SCHEMA_VERSION, file_version, with_version
+
+__all__ = ["read_small_table", "write_small_table", "table_problem"]
+
+log = logging.getLogger(__name__)
+
+
+def table_problem(path: Path, schema: pa.Schema) -> str | None:
+    """Why ``path`` cannot be used as a table of ``schema`` (None when it can)."""
+    try:
+        found = pq.read_schema(path)
+    except Exception as exc:  # broken footers surface as several pyarrow/OS error types
+        return f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
+    version = file_version(found)
+    if version != SCHEMA_VERSION:
+        return f"schema version {version or 'missing'} (this toolkit writes {SCHEMA_VERSION})"
+    missing = [n for n in schema.names if n not in found.names]
+    return f"missing columns {missing}" if missing else None
+
+
+def read_small_table(path: Path, schema: pa.Schema, *, quarantine: Path | None = None) -> pd.DataFrame | None:
+    """Read one table file; None when it does not exist or is unusable.
+
+    Parameters
+    ----------
+    quarantine : Path, optional
+        Move an unusable file here (only pass it while holding the cache lock).
+    """
+    if not path.is_file():
+        return None
+    problem = table_problem(path, schema)
+    if problem is None:
+        try:
+            table = pq.read_table(path, schema=schema)
+            return table.to_pandas(types_mapper=_nullable)
+        except Exception as exc:  # a file can pass the footer check and still be cut short
+            problem = f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
+    log.warning("cache file %s cannot be used: %s; its contents will be fetched again", path, problem)
+    if quarantine is not None:
+        quarantine.mkdir(parents=True, exist_ok=True)
+        stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
+        shutil.move(str(path), quarantine / f"{stamp}-{path.name}")
+    return None
+
+
+def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
+    """Write ``frame`` atomically with ``schema`` and the schema version."""
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    write_parquet_atomic(with_version(table), path)
+
+
+def _nullable(arrow_type: pa.DataType):
+    """Arrow -> pandas nullable dtypes (Int64, boolean, string), so missing stays <NA>."""
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype()
+    return None

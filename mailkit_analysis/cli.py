@@ -1,0 +1,242 @@
+"""The ``mailkit-analysis`` command line.
+
+Every subcommand accepts ``--debug`` (DEBUG logging with secrets redacted, tracebacks on
+errors). Without it an error is one line on stderr and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import MailkitError
+from .redaction import install_log_redaction
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("mailkit_analysis")
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # an error, failed requests, or (check) a critical flag
+EXIT_USAGE = 2
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="DEBUG logging (secrets redacted) and tracebacks")
+    return common
+
+
+def _add_connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--transport", choices=("json", "xmlrpc"), default="json", help="wire format (default json)")
+    p.add_argument("--url", help="endpoint of the chosen transport, e.g. http://127.0.0.1:8080/json.fcgi")
+    p.add_argument("--workers", type=_positive, default=None, help="calls in flight at once (default 4)")
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help="data folder (default: $MAILKIT_ANALYSIS_DATA or the project's data/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="mailkit-analysis",
+        description="Why did my Mailkit mass send fail? Fetch, cache, chart and report "
+        "mailkit.sendmail_mass.results.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    fetch = sub.add_parser("fetch", parents=[common], help="fetch results into the cache and print them")
+    source = fetch.add_mutually_exclusive_group(required=True)
+    source.add_argument("--request-id", type=_positive, action="append", dest="request_ids", metavar="N",
+                        help="sendmail_mass request id (repeat for more)")
+    source.add_argument("--manifest", metavar="FILE", help="CSV or parquet with request_id [, id_send, campaign_id, sent_at, recipients]")
+    fetch.add_argument("--id-send", type=_positive, help="show only the rows of this send")
+    _add_connection(fetch)
+    _add_data_dir(fetch)
+    fetch.add_argument("--refresh", action="store_true", help="fetch final answers again too")
+    fetch.add_argument("--offline", action="store_true", help="no network: serve only what is cached")
+    fetch.add_argument("--settle-minutes", type=float, default=30.0,
+                       help="an answer fetched this long after the send is final (default 30)")
+    fetch.add_argument("--no-enrich", action="store_true", help="skip campaign names and send counts")
+    fetch.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                       help="table: counts by code (default); csv/json: the rows")
+    fetch.set_defaults(handler=_cmd_fetch)
+
+    cache = sub.add_parser("cache", parents=[common], help="inspect the local cache")
+    cache_sub = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    info = cache_sub.add_parser("info", parents=[common], help="requests final/provisional/failed, rows, size, dates")
+    _add_data_dir(info)
+    info.add_argument("--format", choices=("table", "json"), default="table")
+    info.set_defaults(handler=_cmd_cache_info)
+
+    simulate = sub.add_parser("simulate", parents=[common], help="run the built-in Mailkit simulator")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    simulate.add_argument("--port", type=int, default=8080, help="port (0 = any free one)")
+    simulate.add_argument("--seed", type=int, default=0, help="the account is a pure function of the seed")
+    simulate.add_argument("--requests", type=_positive, default=600, dest="n_requests", help="requests in the account")
+    simulate.add_argument("--client-id", type=_positive, default=None, help="API ID it accepts")
+    simulate.add_argument("--client-md5", default=None, help="MD5 code it accepts (a test value, not a real one)")
+    _add_faults(simulate)
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    demo = sub.add_parser("demo", parents=[common], help="the main job: fetch (simulator without credentials) and summarise")
+    _add_connection(demo)
+    _add_data_dir(demo)
+    demo.add_argument("--manifest", metavar="FILE", help="requests to follow when credentials are set")
+    demo.add_argument("--seed", type=int, default=0, help="simulator seed")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _add_faults(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("fault injection (reliability testing)")
+    g.add_argument("--latency-ms", type=float, default=0.0, help="added latency per answer")
+    g.add_argument("--error-rate", type=float, default=0.0, help="share of HTTP 500/502/503 answers")
+    g.add_argument("--rate-limit-rate", type=float, default=0.0, help="share of 429 answers with Retry-After")
+    g.add_argument("--reset-rate", type=float, default=0.0, help="share of connections reset")
+    g.add_argument("--truncate-rate", type=float, default=0.0, help="share of bodies cut short")
+    g.add_argument("--html-rate", type=float, default=0.0, help="share of HTML error pages with status 200")
+    g.add_argument("--invalid-xml-rate", type=float, default=0.0, help="share of broken XML-RPC bodies")
+    g.add_argument("--stall-rate", type=float, default=0.0, help="share of answers that stop mid-body")
+
+
+# --- commands --------------------------------------------------------------------------
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from .cache import fetch_results
+    from .export import format_table, frame_to_csv, frame_to_json
+    from .fetching import DEFAULT_WORKERS
+
+    outcome = fetch_results(
+        args.request_ids,
+        manifest=args.manifest,
+        id_send=args.id_send,
+        data_dir=args.data_dir,
+        transport=args.transport,
+        url=args.url,
+        workers=args.workers or DEFAULT_WORKERS,
+        refresh=args.refresh,
+        offline=args.offline,
+        settle_minutes=args.settle_minutes,
+        enrich=not args.no_enrich,
+    )
+    frame = outcome.frame
+    if args.format == "table":
+        print(format_table(frame))
+    elif args.format == "csv":
+        sys.stdout.write(frame_to_csv(frame))
+    else:
+        print(frame_to_json(frame))
+    print(outcome.summary(), file=sys.stderr)
+    return _report_failures(outcome.failures)
+
+
+def _cmd_cache_info(args: argparse.Namespace) -> int:
+    import json
+
+    from .cache import cache_info
+
+    info = cache_info(args.data_dir)
+    print(json.dumps(info.as_dict(), indent=2) if args.format == "json" else info)
+    return EXIT_OK
+
+
+def _report_failures(failures) -> int:
+    if not failures:
+        return EXIT_OK
+    print(f"error: {len(failures)} request(s) could not be fetched:", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _fault_config(args: argparse.Namespace):
+    from .simulator import FaultConfig
+
+    return FaultConfig(
+        latency_ms=args.latency_ms, error_rate=args.error_rate, rate_limit_rate=args.rate_limit_rate,
+        reset_rate=args.reset_rate, truncate_rate=args.truncate_rate, html_rate=args.html_rate,
+        invalid_xml_rate=args.invalid_xml_rate, stall_rate=args.stall_rate, seed=args.seed,
+    )
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
+
+    account = SimulatedAccount(seed=args.seed, n_requests=args.n_requests)
+    sim = MailkitSimulator(
+        account, host=args.host, port=args.port,
+        client_id=args.client_id or DEFAULT_CLIENT_ID, client_md5=args.client_md5 or DEFAULT_CLIENT_MD5,
+        faults=_fault_config(args),
+    )
+    sim.start()
+    print(f"Mailkit simulator (seed {args.seed}, {len(account.demo_request_ids())} requests)")
+    print(f"  JSON:    {sim.json_url}")
+    print(f"  XML-RPC: {sim.rpc_url}")
+    print(f"  API ID:  {args.client_id or DEFAULT_CLIENT_ID} (MD5: the simulator's documented default unless --client-md5)")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+# --- entry point -------------------------------------------------------------------------
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    install_log_redaction()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.debug)
+    try:
+        return args.handler(args)
+    except MailkitError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ValueError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
