@@ -1,0 +1,618 @@
+"""The simulated Mailkit account: campaigns, sends, requests and their error rows.
+
+The account is a pure function of ``(seed, anchor, n_requests, days)``. The
+manifest (which request went to which campaign, when, to how many recipients,
+and which planted problems it carries) is drawn once at construction with
+vectorised numpy. The per-recipient error rows are generated lazily, the first
+time a request is asked about, from a generator seeded by ``(seed, request_id)``
+and memoised, so that an account of thousands of requests is cheap to create
+and asking about one request never depends on which others were asked first.
+
+Every row also carries the moment Mailkit processed it. :meth:`SimulatedAccount.results_for`
+returns only the rows processed by ``now``, so answers grow while a request is
+being processed, exactly the behaviour that makes early ``status: OK`` answers
+provisional.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .addresses import TYPO_DOMAINS, AddressBook
+from .catalog import (
+    CAMPAIGNS,
+    INFO_TEXTS,
+    SETUP_CODE_WEIGHTS,
+    SETUP_CODES,
+    TRANSACTIONAL,
+    UNKNOWN_CODE,
+)
+
+UTC = timezone.utc
+PRAGUE = ZoneInfo("Europe/Prague")
+#: Format of Mailkit's ``DATE`` fields: Prague wall time, no zone.
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+#: Status of a request with no error rows (yet).
+STATUS_OK = "OK"
+#: Status of a request with at least one processed error row.
+STATUS_ERROR = "ERROR"
+#: Marker status: the account never issued this request id (Mailkit answers an API error).
+STATUS_UNKNOWN_REQUEST = "UNKNOWN_REQUEST"
+
+# Set-up codes after which Mailkit still created the address record, the send
+# and a message per recipient (the campaign was at fault, not the request).
+_CAMPAIGN_SETUP_CODES = frozenset({1, 7, 8})
+
+# Size of the customer base, and of the sub-populations that keep producing the
+# same error in request after request (unsubscribed people, broken records).
+_CUSTOMERS = 60_000
+_UNSUBSCRIBED = 2_500
+_TYPO_RECORDS = 300
+_MALFORMED_RECORDS = 400
+
+# Relative sending activity per hour of the day (Prague), so the timeline has
+# quiet nights and busy afternoons like a real e-shop.
+_HOUR_WEIGHTS = np.array(
+    [0.10, 0.06, 0.04, 0.04, 0.05, 0.10, 0.25, 0.50, 0.80, 0.95, 1.00, 1.00,
+     0.95, 0.95, 1.00, 1.00, 0.95, 0.90, 0.90, 0.95, 0.90, 0.70, 0.45, 0.25]
+)
+
+_SETUP_FAILURE_RATE = 0.02
+_CLEAN_REQUEST_SHARE = 0.45
+_RECENT_WINDOW_S = 29 * 60
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One ``mailkit.sendmail_mass`` call of the account (a manifest line).
+
+    Attributes
+    ----------
+    request_id : int
+        The id ``sendmail_mass`` returned.
+    id_send : int
+        The send (rozesílka) the request created.
+    campaign_id : int
+        ``ID_MESSAGE`` of the campaign the request used.
+    sent_at : datetime
+        When the request was made (aware, UTC).
+    recipients : int
+        Number of recipients in the request.
+    processing_minutes : int
+        How long Mailkit takes to process it; rows appear during this time.
+    """
+
+    request_id: int
+    id_send: int
+    campaign_id: int
+    sent_at: datetime
+    recipients: int
+    processing_minutes: int
+
+
+class _Rows:
+    """Memoised error rows of one request, ordered by processing time."""
+
+    __slots__ = ("times", "rows")
+
+    def __init__(self, times: list[int], rows: list[dict]) -> None:
+        self.times = times  # epoch seconds, ascending, aligned with rows
+        self.rows = rows
+
+
+def _prague(ts: float) -> str:
+    return datetime.fromtimestamp(ts, PRAGUE).strftime(DATE_FORMAT)
+
+
+def _prague_date(ts: float) -> date:
+    return datetime.fromtimestamp(ts, PRAGUE).date()
+
+
+def _utc_now_minute() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+class SimulatedAccount:
+    """A deterministic, realistic Mailkit account for the simulator.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Non-negative seed; the whole account is a function of it and of the
+        other parameters.
+    anchor : datetime, optional
+        The account's "now" (timezone-aware). Every time in the account is
+        ``anchor`` minus an offset. Default: the current UTC time truncated to
+        the minute.
+    n_requests : int, default 600
+        Number of ``sendmail_mass`` requests in the manifest.
+    days : int, default 90
+        The requests are spread over this many days before ``anchor``.
+
+    Notes
+    -----
+    Planted problems, for analysis to find (described by :attr:`incidents`):
+
+    * set-up errors (codes 1, 4, 5, 7, 8) in about 2 % of requests, each
+      failing every recipient of its request; every such code occurs at least
+      once in an account of 50 requests or more;
+    * a handful of rows with the undocumented code 9;
+    * one campaign with a surge of invalid addresses on one day;
+    * a week in which the registration campaign collects misspelled provider
+      domains (``gmial.com``, ``seznam.cy``, ...), on top of a steady trickle of
+      typo domains among invalid addresses everywhere.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> acc = SimulatedAccount(seed=1, anchor=datetime(2024, 11, 20, 12, 0, tzinfo=timezone.utc))
+    >>> status, rows = acc.results_for(acc.demo_request_ids()[0])
+    >>> status in ("OK", "ERROR")
+    True
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        anchor: datetime | None = None,
+        n_requests: int = 600,
+        days: int = 90,
+    ) -> None:
+        if n_requests < 1:
+            raise ValueError("n_requests must be at least 1")
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        if anchor is None:
+            anchor = _utc_now_minute()
+        if anchor.tzinfo is None:
+            raise ValueError("anchor must be timezone-aware")
+        self.seed = int(seed)
+        self.anchor = anchor.astimezone(UTC)
+        self.n_requests = int(n_requests)
+        self.days = int(days)
+        self._book = AddressBook(self.seed)
+        self._memo: dict[int, _Rows] = {}
+        self._memo_lock = threading.Lock()
+        rng = np.random.default_rng(self.seed)
+        self._build_campaigns(rng)
+        self._build_requests(rng)
+        self._plant_setup_failures(rng)
+        self._plant_unknown_code(rng)
+        self._plant_invalid_surge(rng)
+        self._plant_typo_cluster(rng)
+        self._finish_manifest()
+
+    # ------------------------------------------------------------------ build
+
+    def _build_campaigns(self, rng: np.random.Generator) -> None:
+        n = len(CAMPAIGNS)
+        self._campaign_ids = (41000 + np.cumsum(rng.integers(1, 40, n))).tolist()
+        popularity = np.array([c.popularity for c in CAMPAIGNS]) * rng.uniform(0.6, 1.4, n)
+        self._campaign_p = popularity / popularity.sum()
+        created_ages = rng.uniform(self.days + 5, self.days + 700, n) * 86400.0
+        anchor_ts = self.anchor.timestamp()
+        self._campaign_created = [_prague(anchor_ts - a) for a in created_ages.tolist()]
+        self._campaign_index = {cid: i for i, cid in enumerate(self._campaign_ids)}
+
+    def _sample_ages(self, rng: np.random.Generator, k: int, low: float, high: float) -> np.ndarray:
+        """Draw ``k`` ages (seconds before anchor) following the daily rhythm."""
+        anchor_ts = self.anchor.timestamp()
+        out: list[np.ndarray] = []
+        have = 0
+        while have < k:
+            cand = rng.uniform(low, high, 3 * (k - have) + 16)
+            # Prague is UTC+1 or +2; +1 is close enough to shape a daily rhythm.
+            hour = (((anchor_ts - cand) / 3600.0 + 1.0) % 24).astype(int)
+            keep = cand[rng.random(cand.size) < _HOUR_WEIGHTS[hour]]
+            out.append(keep)
+            have += keep.size
+        return np.concatenate(out)[:k]
+
+    def _build_requests(self, rng: np.random.Generator) -> None:
+        n = self.n_requests
+        n_recent = min(n, 12, max(3, n // 150))
+        old = self._sample_ages(rng, n - n_recent, _RECENT_WINDOW_S + 60, self.days * 86400.0)
+        recent = rng.uniform(60, _RECENT_WINDOW_S, n_recent)
+        recent[0] = 120.0  # at least one request is certainly still being processed
+        ages = np.sort(np.concatenate([old, recent]))[::-1]
+        anchor_ts = int(self.anchor.timestamp())
+        self._sent_ts = (anchor_ts - ages.astype(np.int64)).tolist()
+        self._recent = np.zeros(n, dtype=bool)
+        self._recent[n - n_recent:] = True
+
+        self._request_ids = (700000 + np.cumsum(rng.integers(2, 48, n))).tolist()
+        self._id_sends = (52000 + np.cumsum(rng.integers(1, 9, n))).tolist()
+        self._camp = rng.choice(len(CAMPAIGNS), size=n, p=self._campaign_p)
+        self._dates = [_prague_date(ts) for ts in self._sent_ts]
+
+        self._setup = np.zeros(n, dtype=np.int64)
+        self._unknown_rows = np.zeros(n, dtype=np.int64)
+        self._surge = np.zeros(n, dtype=bool)
+        self._typo = np.zeros(n, dtype=bool)
+        # Drawn now (not when the campaign is final) so that the surge and typo
+        # incidents, which move requests between campaigns, keep sizes stable.
+        self._size_noise = rng.normal(0.0, 0.9, n)
+        self._proc_noise = rng.integers(0, 6, n)
+
+    def _eligible(self) -> np.ndarray:
+        """Positions a planted problem may take: old enough, not already special."""
+        return np.flatnonzero(
+            ~self._recent & (self._setup == 0) & (self._unknown_rows == 0) & ~self._surge & ~self._typo
+        )
+
+    def _plant_setup_failures(self, rng: np.random.Generator) -> None:
+        n = self.n_requests
+        failing = rng.random(n) < _SETUP_FAILURE_RATE
+        codes = rng.choice(np.array(SETUP_CODES), size=n, p=np.array(SETUP_CODE_WEIGHTS))
+        self._setup[failing & ~self._recent] = codes[failing & ~self._recent]
+        # Guarantee every documented set-up code shows up once, so that any
+        # analysis of a realistic account meets the whole catalogue.
+        if n >= 50:
+            for code in SETUP_CODES:
+                if not (self._setup == code).any():
+                    self._setup[rng.choice(self._eligible())] = code
+
+    def _plant_unknown_code(self, rng: np.random.Generator) -> None:
+        eligible = self._eligible()
+        k = min(eligible.size, 4)
+        if k:
+            chosen = rng.choice(eligible, size=k, replace=False)
+            self._unknown_rows[chosen] = rng.integers(1, 3, k)
+
+    def _plant_invalid_surge(self, rng: np.random.Generator) -> None:
+        """One campaign receives a badly imported list on one day."""
+        transactional = [i for i, c in enumerate(CAMPAIGNS) if c.type == TRANSACTIONAL]
+        top = sorted(transactional, key=lambda i: -self._campaign_p[i])[:3]
+        campaign = int(rng.choice(top))
+        eligible = self._eligible()
+        if eligible.size == 0:
+            self._surge_info = None
+            return
+        own = eligible[self._camp[eligible] == campaign]
+        day = self._dates[int(rng.choice(own if own.size else eligible))]
+        same_day = np.array([i for i in eligible.tolist() if self._dates[i] == day], dtype=np.int64)
+        # Make sure the surge is several requests strong, not a single outlier.
+        others = same_day[self._camp[same_day] != campaign]
+        moved = rng.choice(others, size=min(others.size, max(4, others.size // 2)), replace=False)
+        self._camp[moved] = campaign
+        self._surge[same_day[self._camp[same_day] == campaign]] = True
+        self._surge_info = (campaign, day)
+
+    def _plant_typo_cluster(self, rng: np.random.Generator) -> None:
+        """The registration form lost its validation for about a week."""
+        campaign = next(i for i, c in enumerate(CAMPAIGNS) if c.name.startswith("Registrace"))
+        length = min(7.0, self.days / 3.0) * 86400.0
+        start_age = rng.uniform(0.25, 0.75) * self.days * 86400.0 + length
+        anchor_ts = self.anchor.timestamp()
+        start = float(int(anchor_ts - start_age))
+        end = start + length
+        sent = np.array(self._sent_ts, dtype=np.float64)
+        eligible = self._eligible()
+        inside = eligible[(sent[eligible] >= start) & (sent[eligible] < end)]
+        # A broken sign-up form means more sign-ups slip through: move some
+        # requests of the window to the registration campaign.
+        moved = inside[rng.random(inside.size) < 0.3]
+        self._camp[moved] = campaign
+        self._typo[inside[self._camp[inside] == campaign]] = True
+        self._typo_info = (campaign, start, end)
+
+    def _finish_manifest(self) -> None:
+        n = self.n_requests
+        medians = np.array([CAMPAIGNS[i].median_recipients for i in self._camp.tolist()], dtype=float)
+        recipients = np.clip(np.exp(np.log(medians) + self._size_noise), 20, 5000).astype(np.int64)
+        self._recipients = recipients.tolist()
+        self._proc = np.clip(5 + recipients // 350 + self._proc_noise, 5, 25).tolist()
+        # One ID_SEND_MESSAGE per recipient, from one account-wide sequence.
+        starts = np.concatenate([[0], np.cumsum(recipients)[:-1]])
+        self._message_base = (400_000_000 + starts).tolist()
+        self._position = {rid: i for i, rid in enumerate(self._request_ids)}
+        self._campaign_positions: dict[int, list[int]] = {}
+        for i, c in enumerate(self._camp.tolist()):
+            self._campaign_positions.setdefault(c, []).append(i)
+        self._records = [
+            RequestRecord(
+                request_id=self._request_ids[i],
+                id_send=self._id_sends[i],
+                campaign_id=self._campaign_ids[int(self._camp[i])],
+                sent_at=datetime.fromtimestamp(self._sent_ts[i], UTC),
+                recipients=self._recipients[i],
+                processing_minutes=int(self._proc[i]),
+            )
+            for i in range(n)
+        ]
+
+    # ------------------------------------------------------------- error rows
+
+    def _rows(self, i: int) -> _Rows:
+        rows = self._memo.get(i)
+        if rows is None:
+            # Generation is deterministic, so a rare double computation under a
+            # race is harmless; the lock only keeps the memo consistent.
+            rows = self._generate(i)
+            with self._memo_lock:
+                rows = self._memo.setdefault(i, rows)
+        return rows
+
+    def _generate(self, i: int) -> _Rows:
+        rng = np.random.default_rng([self.seed, self._request_ids[i]])
+        code = int(self._setup[i])
+        if code:
+            return self._generate_setup_failure(i, code, rng)
+        return self._generate_recipient_errors(i, rng)
+
+    def _generate_setup_failure(self, i: int, code: int, rng: np.random.Generator) -> _Rows:
+        n = self._recipients[i]
+        ts = self._sent_ts[i] + int(rng.integers(3, 60))  # one mistake fails all at once
+        stamp = _prague(ts)
+        info = INFO_TEXTS[code][int(rng.integers(len(INFO_TEXTS[code])))]
+        created = code in _CAMPAIGN_SETUP_CODES
+        id_send = self._id_sends[i] if created else 0
+        base = self._message_base[i]
+        rows = []
+        for slot, person in enumerate(rng.choice(_CUSTOMERS, size=n, replace=False).tolist()):
+            email = self._book.good(person)
+            rows.append(self._row(
+                code, info, stamp, email,
+                self._book.email_id(email) if created else 0,
+                id_send,
+                base + slot if created else 0,
+            ))
+        return _Rows([ts] * n, rows)
+
+    def _error_rates(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        """Rates of codes 2, 3 and 6 among the request's recipients."""
+        # One vectorised draw each: numpy's per-call overhead, not the maths,
+        # dominates row generation, and accounts may hold thousands of requests.
+        r2, r3, r6 = rng.gamma((1.2, 1.0, 1.5), (0.011, 0.003, 0.012))
+        u = rng.random(2)
+        if self._surge[i]:
+            return np.array([0.15 + 0.2 * u[0], 0.01 * u[1], r6])
+        if self._typo[i]:
+            return np.array([0.06 + 0.08 * u[0], r3, r6])
+        if u[0] < _CLEAN_REQUEST_SHARE:
+            return np.zeros(3)
+        return np.array([r2, r3, r6])
+
+    def _invalid_address(self, i: int, j: int, coin: float, pick: int) -> str:
+        if self._surge[i]:
+            # A fresh bad import: new broken addresses, mostly syntactic garbage.
+            return self._book.malformed(self._request_ids[i] * 10_000 + j, kind="surge")
+        # Elsewhere the same broken customer records come back request after request.
+        if coin < (0.9 if self._typo[i] else 0.5):
+            return self._book.typo(pick % _TYPO_RECORDS)
+        return self._book.malformed(pick % _MALFORMED_RECORDS)
+
+    def _generate_recipient_errors(self, i: int, rng: np.random.Generator) -> _Rows:
+        n = self._recipients[i]
+        n2, n3, n6 = rng.binomial(n, np.minimum(self._error_rates(i, rng), 1.0)).tolist()
+        n3 = min(n3, n - n2)
+        n9 = min(int(self._unknown_rows[i]), n - n2 - n3)
+        n6 = min(n6, n - n2 - n3 - n9)
+        k = n2 + n3 + n6 + n9
+        if k == 0:
+            return _Rows([], [])
+        codes = np.array([2] * n2 + [3] * n3 + [6] * n6 + [UNKNOWN_CODE] * n9, dtype=np.int64)
+        rng.shuffle(codes)
+        # Slots are positions in the recipient list; Mailkit works through the
+        # list in order, so a slot also fixes when its error is reported.
+        slots = np.sort(rng.choice(n, size=k, replace=False))
+        offsets = ((slots + rng.random(k)) / n * (self._proc[i] * 60)).astype(np.int64)
+        coins = rng.random(k).tolist()
+        picks = rng.integers(0, 2**31, k).tolist()
+        variants = rng.integers(0, 2**31, 4).tolist()
+        infos = {c: INFO_TEXTS[c][v % len(INFO_TEXTS[c])]
+                 for c, v in zip((2, 3, 6, UNKNOWN_CODE), variants)}
+        start, id_send, base = self._sent_ts[i], self._id_sends[i], self._message_base[i]
+        times, rows = [], []
+        stamps: dict[int, str] = {}
+        for j, (code, slot, off) in enumerate(zip(codes.tolist(), slots.tolist(), offsets.tolist())):
+            ts = start + off
+            stamp = stamps.get(ts) or stamps.setdefault(ts, _prague(ts))
+            if code == 2:
+                email, id_email, message = self._invalid_address(i, j, coins[j], picks[j]), 0, 0
+            elif code == 3:
+                email, id_email, message = "", 0, 0
+            else:
+                pool = _UNSUBSCRIBED if code == 6 else _CUSTOMERS
+                email = self._book.good(picks[j] % pool)
+                id_email, message = self._book.email_id(email), base + slot
+            times.append(ts)
+            rows.append(self._row(code, infos[code], stamp, email, id_email, id_send, message))
+        return _Rows(times, rows)
+
+    @staticmethod
+    def _row(code: int, info: str, stamp: str, email: str, id_email: int, id_send: int,
+             id_send_message: int) -> dict:
+        # Field order of the XML-RPC example on Mailkit's page.
+        return {
+            "ERROR_CODE": code,
+            "INFO": info,
+            "DATE": stamp,
+            "ID_EMAIL": id_email,
+            "EMAIL": email,
+            "ID_SEND": id_send,
+            "ID_SEND_MESSAGE": id_send_message,
+        }
+
+    # ------------------------------------------------------------- public API
+
+    def results_for(
+        self, request_id: int, id_send: int | None = None, now: datetime | None = None
+    ) -> tuple[str, list[dict]]:
+        """Answer ``mailkit.sendmail_mass.results`` for one request.
+
+        Parameters
+        ----------
+        request_id : int
+            The request asked about.
+        id_send : int, optional
+            Narrow the answer to this send; ``None`` or ``0`` means not given.
+            A send other than the request's own yields no rows.
+        now : datetime, optional
+            Aware moment of the question; only rows processed by then are
+            returned. Default: the current time.
+
+        Returns
+        -------
+        status : str
+            ``"OK"`` (no errors so far), ``"ERROR"`` (rows follow) or
+            :data:`STATUS_UNKNOWN_REQUEST` when the account has not issued
+            ``request_id`` (by ``now``).
+        rows : list of dict
+            Copies of the processed rows, with Mailkit's field names.
+        """
+        if now is not None and now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        i = self._position.get(int(request_id))
+        now_ts = (now or datetime.now(UTC)).timestamp()
+        if i is None or now_ts < self._sent_ts[i]:
+            return STATUS_UNKNOWN_REQUEST, []
+        if id_send and int(id_send) != self._id_sends[i]:
+            return STATUS_OK, []
+        memo = self._rows(i)
+        done = bisect.bisect_right(memo.times, now_ts)
+        if done == 0:
+            return STATUS_OK, []
+        return STATUS_ERROR, [dict(row) for row in memo.rows[:done]]
+
+    def all_rows(self, now: datetime | None = None) -> dict[int, list[dict]]:
+        """Return the processed rows of every request that has any.
+
+        Parameters
+        ----------
+        now : datetime, optional
+            Aware moment; default: the current time.
+
+        Returns
+        -------
+        dict of int to list of dict
+            Request id to its rows, only for requests answered ``"ERROR"``.
+        """
+        now = now or datetime.now(UTC)
+        out = {}
+        for rid in self._request_ids:
+            status, rows = self.results_for(rid, now=now)
+            if status == STATUS_ERROR:
+                out[rid] = rows
+        return out
+
+    def campaigns(self) -> list[dict]:
+        """Return the campaign list, as ``mailkit.campaigns.list`` does.
+
+        Returns
+        -------
+        list of dict
+            ``ID_MESSAGE`` (int), ``NAME``, ``SUBJECT``, ``TYPE``
+            (``"transactional"`` or ``"regular"``), ``STATUS`` and ``CREATED``
+            (Prague wall time), one per campaign.
+        """
+        return [
+            {
+                "ID_MESSAGE": self._campaign_ids[i],
+                "NAME": c.name,
+                "SUBJECT": c.subject,
+                "TYPE": c.type,
+                "STATUS": "active" if c.type == TRANSACTIONAL or c.name.startswith("Newsletter") else "finished",
+                "CREATED": self._campaign_created[i],
+            }
+            for i, c in enumerate(CAMPAIGNS)
+        ]
+
+    def report_campaign(self, id_message: int, now: datetime | None = None) -> list[dict]:
+        """Return the sends of one campaign, as ``mailkit.report.campaign`` does.
+
+        Parameters
+        ----------
+        id_message : int
+            ``ID_MESSAGE`` of the campaign.
+        now : datetime, optional
+            Sends made after this aware moment are not listed yet. Default: no limit.
+
+        Returns
+        -------
+        list of dict
+            One per send, oldest first: ``ID_SEND``, ``DATE`` (Prague wall
+            time), ``SUBJECT``, ``SEND_COUNT`` (recipients). Requests that
+            failed with code 4 or 5 created no send and are absent.
+
+        Raises
+        ------
+        KeyError
+            If the account has no such campaign.
+        """
+        c = self._campaign_index[int(id_message)]
+        limit = now.timestamp() if now else float("inf")
+        subject = CAMPAIGNS[c].subject
+        return [
+            {
+                "ID_SEND": self._id_sends[i],
+                "DATE": _prague(self._sent_ts[i]),
+                "SUBJECT": subject,
+                "SEND_COUNT": self._recipients[i],
+            }
+            for i in self._campaign_positions.get(c, [])
+            if self._sent_ts[i] <= limit and int(self._setup[i]) not in (4, 5)
+        ]
+
+    def requests(self) -> list[RequestRecord]:
+        """Return the manifest: every request of the account, oldest first."""
+        return list(self._records)
+
+    def demo_request_ids(self) -> list[int]:
+        """Return all request ids of the account, sorted ascending."""
+        return sorted(self._request_ids)
+
+    def setup_failures(self) -> dict[int, int]:
+        """Return the request ids that fail every recipient, with their code."""
+        return {self._request_ids[i]: int(c) for i, c in enumerate(self._setup.tolist()) if c}
+
+    @property
+    def incidents(self) -> dict[str, dict]:
+        """Describe the planted incidents, so tests and demos can check they are found.
+
+        Returns
+        -------
+        dict
+            ``"invalid_address_surge"``: ``campaign_id``, ``campaign_name``,
+            ``date`` (Prague calendar day) and ``request_ids``;
+            ``"typo_domain_cluster"``: ``campaign_id``, ``campaign_name``,
+            ``start``/``end`` (aware UTC), ``request_ids`` and ``domains``
+            (the misspelled domains used).
+        """
+        out: dict[str, dict] = {}
+        if self._surge_info is not None:
+            campaign, day = self._surge_info
+            out["invalid_address_surge"] = {
+                "campaign_id": self._campaign_ids[campaign],
+                "campaign_name": CAMPAIGNS[campaign].name,
+                "date": day,
+                "request_ids": [self._request_ids[i] for i in np.flatnonzero(self._surge).tolist()],
+            }
+        campaign, start, end = self._typo_info
+        out["typo_domain_cluster"] = {
+            "campaign_id": self._campaign_ids[campaign],
+            "campaign_name": CAMPAIGNS[campaign].name,
+            "start": datetime.fromtimestamp(start, UTC),
+            "end": datetime.fromtimestamp(end, UTC),
+            "request_ids": [self._request_ids[i] for i in np.flatnonzero(self._typo).tolist()],
+            "domains": [domain for domain, _ in TYPO_DOMAINS],
+        }
+        return out
+
+
+__all__ = [
+    "DATE_FORMAT",
+    "PRAGUE",
+    "STATUS_ERROR",
+    "STATUS_OK",
+    "STATUS_UNKNOWN_REQUEST",
+    "RequestRecord",
+    "SimulatedAccount",
+]
