@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .client import MailkitClient
 from .errors import MailkitAuthError, MailkitError
-from .frame import empty_results_frame
+from .frame import empty_results_frame, table_to_frame
 from .results import ResultsAnswer
 
 __all__ = ["DEFAULT_WORKERS", "RequestRef", "FetchFailure", "FetchReport", "fetch_many"]
@@ -63,8 +64,8 @@ class FetchReport:
 
     def frame(self) -> pd.DataFrame:
         """All fetched rows as one results frame (ordered by request id)."""
-        frames = [a.frame for a in sorted(self.answers, key=lambda a: a.request_id) if not a.frame.empty]
-        return pd.concat(frames, ignore_index=True) if frames else empty_results_frame()
+        tables = [a.table for a in sorted(self.answers, key=lambda a: a.request_id) if a.rows]
+        return table_to_frame(pa.concat_tables(tables)) if tables else empty_results_frame()
 
 
 def _interactive() -> bool:

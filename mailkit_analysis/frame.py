@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .codes import CATALOGUE, UNKNOWN
 from .errors import MailkitResponseError
@@ -21,9 +22,12 @@ __all__ = [
     "PRAGUE",
     "RESULT_COLUMNS",
     "RESULT_DTYPES",
+    "RESULTS_SCHEMA",
     "WIRE_FIELDS",
     "empty_results_frame",
     "build_results_frame",
+    "build_results_table",
+    "table_to_frame",
     "conform",
 ]
 
@@ -45,6 +49,24 @@ RESULT_DTYPES: dict[str, object] = {
     "campaign_name": "string",
 }
 RESULT_COLUMNS: list[str] = list(RESULT_DTYPES)
+
+#: The same columns as an arrow schema: what the parsers build and the cache stores.
+RESULTS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.int64(), nullable=False),
+        pa.field("id_send", pa.int64()),
+        pa.field("id_send_message", pa.int64()),
+        pa.field("id_email", pa.int64()),
+        pa.field("email", pa.string()),
+        pa.field("error_code", pa.int64()),
+        pa.field("error_name", pa.string()),
+        pa.field("info", pa.string()),
+        pa.field("date", pa.timestamp("us", tz="Europe/Prague")),
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
+        pa.field("campaign_id", pa.int64()),
+        pa.field("campaign_name", pa.string()),
+    ]
+)
 
 #: Mailkit field -> frame column, for the fields a result row carries on the wire.
 WIRE_FIELDS: dict[str, str] = {
@@ -95,80 +117,153 @@ def _bad_value(field: str, row: int, value, reason: str) -> MailkitResponseError
     return MailkitResponseError(f"results[{row}].{field} {reason}: {shown}")
 
 
-def _int_column(values: Sequence, field: str, zero_is_missing: bool) -> pd.arrays.IntegerArray:
-    """Integers as Mailkit sends them: ints, numeric strings, ``""``/None for absent."""
-    n = len(values)
-    if all(type(v) is int for v in values):
+def _coerce_int(value, field: str, row: int) -> int | None:
+    """One value of an integer field as Mailkit may send it (int, numeric text, blank)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _bad_value(field, row, value, "is a boolean, not a number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise _bad_value(field, row, value, "is not a whole number")
+        value = int(value)
+    elif isinstance(value, (str, bytes)):
+        text = value.strip() if isinstance(value, str) else value.decode("utf-8", "replace").strip()
+        if text == "":
+            return None
         try:
-            data = np.fromiter(values, dtype=np.int64, count=n)
-        except OverflowError:
-            data = None
-        if data is not None:
-            mask = data == 0 if zero_is_missing else np.zeros(n, dtype=bool)
-            return pd.arrays.IntegerArray(data, mask)
-    data = np.zeros(n, dtype=np.int64)
-    mask = np.zeros(n, dtype=bool)
-    for i, value in enumerate(values):
-        if value is None:
-            mask[i] = True
-            continue
-        if isinstance(value, bool):
-            raise _bad_value(field, i, value, "is a boolean, not a number")
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise _bad_value(field, i, value, "is not a whole number")
-            value = int(value)
-        elif isinstance(value, (str, bytes)):
-            text = value.strip() if isinstance(value, str) else value.decode("utf-8", "replace").strip()
-            if text == "":
-                mask[i] = True
-                continue
-            try:
-                value = int(text)
-            except ValueError:
-                raise _bad_value(field, i, value, "is not a whole number") from None
-        elif not isinstance(value, int):
-            raise _bad_value(field, i, value, "is not a number")
-        if not -(2**63) <= value < 2**63:
-            raise _bad_value(field, i, value, "is out of range")
-        data[i] = value
+            value = int(text)
+        except ValueError:
+            raise _bad_value(field, row, value, "is not a whole number") from None
+    elif not isinstance(value, int):
+        raise _bad_value(field, row, value, "is not a number")
+    if not -(2**63) <= value < 2**63:
+        raise _bad_value(field, row, value, "is out of range")
+    return value
+
+
+def _int_array(values: Sequence, field: str, zero_is_missing: bool) -> pa.Array:
+    """Integers as Mailkit sends them: ints, numeric strings, ``""``/None for absent."""
+    try:
+        if any(type(v) is bool or type(v) is float for v in values):
+            # arrow takes True as 1 and truncates 2.5 to 2: let _coerce_int judge those
+            raise TypeError
+        # Fast path in C: the values are already ints (or None).
+        array = pa.array(values, type=pa.int64(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+        array = pa.array([_coerce_int(v, field, i) for i, v in enumerate(values)], type=pa.int64())
     if zero_is_missing:
-        mask |= data == 0
-    return pd.arrays.IntegerArray(data, mask)
+        array = pc.if_else(pc.equal(array, 0), pa.scalar(None, pa.int64()), array)
+    return array
 
 
-def _string_column(values: Sequence, field: str) -> pd.arrays.StringArray:
-    if not all(type(v) is str for v in values):
-        fixed = []
-        for i, value in enumerate(values):
-            if value is None or isinstance(value, str):
-                fixed.append(value)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                fixed.append(str(value))  # e.g. an XML-RPC <int> where text was expected
-            elif isinstance(value, bytes):
-                fixed.append(value.decode("utf-8", "replace"))
-            else:
-                raise _bad_value(field, i, value, "is not text")
-        values = fixed
-    return pd.array(values, dtype="string")
+def _string_array(values: Sequence, field: str) -> pa.Array:
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    fixed = []
+    for i, value in enumerate(values):
+        if value is None or isinstance(value, str):
+            fixed.append(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            fixed.append(str(value))  # e.g. an XML-RPC <int> where text was expected
+        elif isinstance(value, bytes):
+            fixed.append(value.decode("utf-8", "replace"))
+        else:
+            raise _bad_value(field, i, value, "is not text")
+    return pa.array(fixed, type=pa.string())
 
 
-def _date_column(values: Sequence, field: str) -> pd.Series:
-    """``YYYY-MM-DD HH:MM:SS`` Prague wall time -> zone-aware datetimes (blank -> NaT)."""
-    text = _string_column(values, field)
-    series = pd.Series(text, dtype="string").str.strip()
-    blank = series.isna() | series.isin(_NO_DATE)
-    parsed = pd.to_datetime(series.where(~blank), format=_DATE_FORMAT, errors="coerce")
-    bad = parsed.isna() & ~blank
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+def _date_array(values: Sequence, field: str) -> pa.Array:
+    """``YYYY-MM-DD HH:MM:SS`` Prague wall time -> zone-aware timestamps (blank -> null)."""
+    text = pc.utf8_trim_whitespace(_string_array(values, field))
+    blank = pc.or_(pc.is_null(text), pc.fill_null(pc.is_in(text, value_set=_NO_DATE_ARRAY), False))  # absent DATE -> null
+    naive = pc.strptime(pc.if_else(blank, pa.scalar(None, pa.string()), text), format=_DATE_FORMAT, unit="us", error_is_null=True)
+    bad = pc.and_(pc.invert(blank), pc.is_null(naive))
+    bad_rows = pc.indices_nonzero(bad).to_pylist()
+    # strptime rolls impossible dates over (2015-02-30 -> 2015-03-02): a reading that does
+    # not print back as its text is judged by Python's strict parser instead.
+    printed = pc.strftime(naive.cast(pa.timestamp("s")), format=_DATE_FORMAT)
+    for row in pc.indices_nonzero(pc.fill_null(pc.not_equal(printed, text), False)).to_pylist():
+        try:
+            dt.datetime.strptime(text[row].as_py(), _DATE_FORMAT)
+        except ValueError:
+            bad_rows.append(row)
+    if bad_rows:
+        row = min(bad_rows)
         raise _bad_value(field, row, values[row], "is not a date like 2015-05-13 09:43:50")
     # Wall time has no zone: in the autumn hour that happens twice we take the summer-time
-    # reading, and a time skipped in spring is moved forward; both are rare and documented.
-    local = parsed.astype("datetime64[us]").dt.tz_localize(
-        PRAGUE, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward"
-    )
-    return local
+    # (earlier) reading, and a time skipped in spring moves to the first valid instant.
+    return pc.assume_timezone(naive, timezone="Europe/Prague", ambiguous="earliest", nonexistent="latest")
+
+
+_NO_DATE_ARRAY = pa.array(sorted(_NO_DATE), type=pa.string())
+_KNOWN_CODES = pa.array(sorted(CATALOGUE), type=pa.int64())
+_KNOWN_NAMES = pa.array([CATALOGUE[c].name for c in sorted(CATALOGUE)], type=pa.string())
+
+
+def build_results_table(
+    columns: Mapping[str, Sequence],
+    *,
+    request_id: int,
+    fetched_at: dt.datetime | pd.Timestamp,
+) -> pa.Table:
+    """Turn wire columns (Mailkit field name -> values) into a typed arrow table.
+
+    The arrow table has the cache's schema (:data:`mailkit_analysis.cache.schema.RESULTS_SCHEMA`);
+    :func:`table_to_frame` turns it into the results frame. Building columns in arrow keeps
+    large answers fast: no per-row Python objects beyond the decoded values.
+
+    Raises
+    ------
+    MailkitResponseError
+        A value that cannot be what Mailkit documents (text in a number field, a bad date).
+    """
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise MailkitResponseError("results rows have inconsistent fields")
+    n = lengths.pop() if lengths else 0
+    if n == 0:
+        return RESULTS_SCHEMA.empty_table()
+    blank = [None] * n
+    codes = _int_array(columns.get("ERROR_CODE", blank), "ERROR_CODE", zero_is_missing=False)
+    names = pc.fill_null(pc.take(_KNOWN_NAMES, pc.index_in(codes, value_set=_KNOWN_CODES)), UNKNOWN.name)
+    fetched = pd.Timestamp(fetched_at)
+    fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
+    arrays = [
+        pa.repeat(pa.scalar(int(request_id), pa.int64()), n),
+        _int_array(columns.get("ID_SEND", blank), "ID_SEND", True),
+        _int_array(columns.get("ID_SEND_MESSAGE", blank), "ID_SEND_MESSAGE", True),
+        _int_array(columns.get("ID_EMAIL", blank), "ID_EMAIL", True),
+        _string_array(columns.get("EMAIL", blank), "EMAIL"),
+        codes,
+        names,
+        _string_array(columns.get("INFO", blank), "INFO"),
+        _date_array(columns.get("DATE", blank), "DATE"),
+        pa.repeat(pa.scalar(fetched.to_pydatetime(), pa.timestamp("us", tz="UTC")), n),
+        pa.nulls(n, pa.int64()),
+        pa.nulls(n, pa.string()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=RESULTS_SCHEMA)
+
+
+def _nullable_types(arrow_type: pa.DataType):
+    """Arrow -> pandas nullable dtypes, so a missing id stays <NA> and text stays ``string``."""
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype()
+    return None
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An arrow table of results (cache schema) as the results frame."""
+    if table.num_rows == 0:
+        return empty_results_frame()
+    return conform(table.to_pandas(types_mapper=_nullable_types))
 
 
 def build_results_frame(
@@ -199,34 +294,7 @@ def build_results_frame(
     MailkitResponseError
         A value that cannot be what Mailkit documents (text in a number field, a bad date).
     """
-    lengths = {len(v) for v in columns.values()}
-    if len(lengths) > 1:
-        raise MailkitResponseError("results rows have inconsistent fields")
-    n = lengths.pop() if lengths else 0
-    if n == 0:
-        return empty_results_frame()
-    blank = [None] * n
-    codes = _int_column(columns.get("ERROR_CODE", blank), "ERROR_CODE", zero_is_missing=False)
-    names = {code: entry.name for code, entry in CATALOGUE.items()}
-    code_series = pd.Series(codes)
-    error_names = code_series.map(names, na_action="ignore").fillna(UNKNOWN.name).astype("string")
-    fetched = pd.Timestamp(fetched_at)
-    fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
-    data = {
-        "request_id": pd.array(np.full(n, int(request_id), dtype=np.int64), dtype="Int64"),
-        "id_send": _int_column(columns.get("ID_SEND", blank), "ID_SEND", True),
-        "id_send_message": _int_column(columns.get("ID_SEND_MESSAGE", blank), "ID_SEND_MESSAGE", True),
-        "id_email": _int_column(columns.get("ID_EMAIL", blank), "ID_EMAIL", True),
-        "email": _string_column(columns.get("EMAIL", blank), "EMAIL"),
-        "error_code": codes,
-        "error_name": error_names.array,
-        "info": _string_column(columns.get("INFO", blank), "INFO"),
-        "date": _date_column(columns.get("DATE", blank), "DATE").array,
-        "fetched_at": pd.array(pd.DatetimeIndex([fetched] * n).as_unit("us")),
-        "campaign_id": pd.array([pd.NA] * n, dtype="Int64"),
-        "campaign_name": pd.array([pd.NA] * n, dtype="string"),
-    }
-    return conform(pd.DataFrame(data))
+    return table_to_frame(build_results_table(columns, request_id=request_id, fetched_at=fetched_at))
 
 
 def rows_to_columns(rows: Iterable[Mapping], fields: Iterable[str] = WIRE_FIELDS) -> dict[str, list]:

@@ -96,7 +96,7 @@ def normalise_manifest(raw: pd.DataFrame, *, source: str = "manifest", line_offs
             _fail(f"{text.iloc[i]} must be {'≥ 0' if limit == 0 else 'positive'}", source, i, name, line_offset)
         out[name] = ints.to_numpy()
         out[name] = out[name].astype("Int64")
-    out["sent_at"] = _parse_sent_at(raw[columns["sent_at"]] if "sent_at" in columns else None, len(raw), source, line_offset)
+    out["sent_at"] = _parse_sent_at(raw[columns["sent_at"]] if "sent_at" in columns else None, len(raw), source, line_offset).array
     out = out[list(MANIFEST_DTYPES)]
     return _merge_duplicates(out.reset_index(drop=True), source)
 

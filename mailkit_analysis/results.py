@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 import pandas as pd
+import pyarrow as pa
 
 from .errors import MailkitResponseError
-from .frame import build_results_frame, empty_results_frame, rows_to_columns
+from .frame import RESULTS_SCHEMA, build_results_table, rows_to_columns, table_to_frame
 
 __all__ = ["ResultsAnswer", "parse_results_answer", "STATUS_OK", "STATUS_ERROR"]
 
@@ -32,8 +34,8 @@ class ResultsAnswer:
         The send it was narrowed to, if any.
     status : str
         ``"OK"`` (no errors *so far*) or ``"ERROR"``.
-    frame : pandas.DataFrame
-        The results frame; empty for ``OK``.
+    table : pyarrow.Table
+        The rows as arrow columns (the cache's schema); empty for ``OK``.
     fetched_at : pandas.Timestamp
         When the answer arrived (UTC).
     """
@@ -41,13 +43,22 @@ class ResultsAnswer:
     request_id: int
     id_send: int | None
     status: str
-    frame: pd.DataFrame
+    table: pa.Table
     fetched_at: pd.Timestamp
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The results frame (built on first use; the cache never needs it)."""
+        return table_to_frame(self.table)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
 
     def __repr__(self) -> str:
         return (
             f"ResultsAnswer(request_id={self.request_id}, id_send={self.id_send}, "
-            f"status={self.status!r}, rows={len(self.frame)}, fetched_at={self.fetched_at.isoformat()})"
+            f"status={self.status!r}, rows={self.rows}, fetched_at={self.fetched_at.isoformat()})"
         )
 
 
@@ -95,10 +106,10 @@ def parse_results_answer(
     fetched = pd.Timestamp(fetched_at)
     fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
     if not results:
-        frame = empty_results_frame()
+        table = RESULTS_SCHEMA.empty_table()
     else:
         try:
-            frame = build_results_frame(rows_to_columns(results), request_id=request_id, fetched_at=fetched)
+            table = build_results_table(rows_to_columns(results), request_id=request_id, fetched_at=fetched)
         except MailkitResponseError as exc:
             raise MailkitResponseError(exc.message, **where) from None
-    return ResultsAnswer(int(request_id), id_send, status, frame, fetched)
+    return ResultsAnswer(int(request_id), id_send, status, table, fetched)

@@ -11,6 +11,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..client import MailkitClient
 from ..errors import MailkitError
@@ -40,19 +42,29 @@ class Enrichment:
         frame = self.sends.dropna(subset=["campaign_id"])
         return dict(zip(frame["id_send"].astype(int), frame["campaign_id"].astype(int)))
 
-    def fill(self, rows: pd.DataFrame, request_campaigns: dict[int, int] | None = None) -> pd.DataFrame:
-        """Fill missing ``campaign_id`` (from the send, then the manifest) and ``campaign_name``."""
-        if rows.empty:
-            return rows
-        out = rows.copy()
-        by_send = out["id_send"].map(self.send_campaigns).astype("Int64")
-        out["campaign_id"] = out["campaign_id"].fillna(by_send)
+    def fill(self, table: pa.Table, request_campaigns: dict[int, int] | None = None) -> pa.Table:
+        """Fill missing ``campaign_id`` (from the send, then the manifest) and ``campaign_name``.
+
+        Works on arrow tables of the cache schema, vectorised (lookups via ``index_in``).
+        """
+        if table.num_rows == 0:
+            return table
+        campaign = table.column("campaign_id")
+        campaign = pc.coalesce(campaign, _lookup(table.column("id_send"), self.send_campaigns, pa.int64()))
         if request_campaigns:
-            by_request = out["request_id"].map(request_campaigns).astype("Int64")
-            out["campaign_id"] = out["campaign_id"].fillna(by_request)
-        names = out["campaign_id"].map(self.campaign_names).astype("string")
-        out["campaign_name"] = out["campaign_name"].fillna(names)
-        return out
+            campaign = pc.coalesce(campaign, _lookup(table.column("request_id"), request_campaigns, pa.int64()))
+        name = pc.coalesce(table.column("campaign_name"), _lookup(campaign, self.campaign_names, pa.string()))
+        table = table.set_column(table.schema.get_field_index("campaign_id"), "campaign_id", campaign)
+        return table.set_column(table.schema.get_field_index("campaign_name"), "campaign_name", name)
+
+
+def _lookup(keys, mapping: dict, value_type: pa.DataType):
+    """``mapping[key]`` for every key, null where unknown (vectorised)."""
+    if not mapping:
+        return pa.nulls(len(keys), value_type)
+    known = pa.array(list(mapping), type=pa.int64())
+    values = pa.array(list(mapping.values()), type=value_type)
+    return pc.take(values, pc.index_in(keys, value_set=known))
 
 
 def _empty(schema) -> pd.DataFrame:

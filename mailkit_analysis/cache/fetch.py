@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from filelock import FileLock
 
 from ..client import MailkitClient, Transport
 from ..config import Credentials
 from ..fetching import DEFAULT_WORKERS, FetchFailure, RequestRef, fetch_many
-from ..frame import empty_results_frame
+from ..frame import RESULTS_SCHEMA, empty_results_frame
 from ..manifest import manifest_from_ids, normalise_manifest, read_manifest
 from ..paths import CachePaths
 from ..results import ResultsAnswer
@@ -141,14 +143,14 @@ class _Writer:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        frames = [a.frame for a in batch if not a.frame.empty]
-        rows = pd.concat(frames, ignore_index=True) if frames else empty_results_frame()
+        tables = [a.table for a in batch if a.rows]
+        rows = pa.concat_tables(tables) if tables else RESULTS_SCHEMA.empty_table()
         rows = self.enrichment.fill(rows, self.request_campaigns)
         answers = pd.DataFrame(
             {
                 "request_id": [a.request_id for a in batch],
                 "status": [a.status for a in batch],
-                "rows": [len(a.frame) for a in batch],
+                "rows": [a.rows for a in batch],
                 "fetched_at": pd.DatetimeIndex([a.fetched_at for a in batch]),
             }
         )
@@ -276,12 +278,8 @@ def fetch_results(
                     state = _read_state(paths)
                     write_small_table(record_failures(state, failures, client.clock()), paths.requests, REQUESTS_SCHEMA)
             if enrich and writer.written:
-                new_rows = [a.frame for a in writer.written if not a.frame.empty]
-                id_sends = set()
+                id_sends = {int(v) for a in writer.written if a.rows for v in pc.unique(a.table.column("id_send")).drop_null().to_pylist()}
                 campaign_ids = set(request_campaigns.values())
-                if new_rows:
-                    combined = pd.concat(new_rows, ignore_index=True)
-                    id_sends = set(combined["id_send"].dropna().astype(int))
                 warnings += refresh_enrichment(
                     client, paths, campaign_ids=campaign_ids, id_sends=id_sends, workers=workers, lock=lock
                 )
@@ -313,22 +311,21 @@ def fetch_results(
 def _backfill_campaigns(paths, lock, answers: list[ResultsAnswer], request_campaigns) -> None:
     """Store campaign ids and names learnt after the rows were written (so that readers
     with no toolkit code, e.g. DuckDB, see them too)."""
-    ids = pd.Index(sorted({a.request_id for a in answers if not a.frame.empty}))
+    ids = pd.Index(sorted({a.request_id for a in answers if a.rows}))
     if not len(ids):
         return
     with lock:
         enrichment = Enrichment(read_campaigns(paths), read_sends(paths))
         if enrichment.campaigns.empty and enrichment.sends.empty:
             return
-        rows = load_results(paths.root.parent, request_ids=ids, fill=False)
-        missing = rows["campaign_id"].isna() | rows["campaign_name"].isna()
-        if not missing.any():
-            return
+        store = ResultsStore(paths)
+        rows = store.read_requests(ids)
         filled = enrichment.fill(rows, request_campaigns)
-        changed = filled["request_id"][
-            (filled["campaign_id"].notna() & rows["campaign_id"].isna())
-            | (filled["campaign_name"].notna() & rows["campaign_name"].isna())
-        ].unique()
+        gained = pc.or_(
+            pc.and_(pc.is_null(rows.column("campaign_id")), pc.is_valid(filled.column("campaign_id"))),
+            pc.and_(pc.is_null(rows.column("campaign_name")), pc.is_valid(filled.column("campaign_name"))),
+        )
+        changed = pc.unique(filled.column("request_id").filter(gained))
         if len(changed):
-            keep = filled[filled["request_id"].isin(changed)]
-            ResultsStore(paths).replace_requests(pd.Index(changed), keep)
+            keep = filled.filter(pc.is_in(filled.column("request_id"), value_set=changed))
+            store.replace_requests(pd.Index(changed.to_numpy()), keep)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frame import PRAGUE, RESULT_COLUMNS, conform, empty_results_frame
+from ..frame import PRAGUE, RESULT_COLUMNS, RESULTS_SCHEMA, conform, empty_results_frame, table_to_frame
 from ..paths import CachePaths
 from .enrich import Enrichment, read_campaigns, read_sends
 from .schema import PARTITION_COLUMN, REQUESTS_SCHEMA
@@ -143,17 +143,16 @@ def load_results(
             | pc.field("id_send").isin(_ints(sends_of))
             | pc.field("request_id").isin(_ints(requests_of))
         )
-    read = None if columns is None else sorted(set(columns) | {"request_id"})
+    read = None if columns is None else [c for c in RESULTS_SCHEMA.names if c in set(columns) | {"request_id"}]
     table = dataset.to_table(columns=read, filter=condition)
     if PARTITION_COLUMN in table.column_names:
         table = table.drop_columns([PARTITION_COLUMN])
-    frame = table.to_pandas(types_mapper=_nullable)
-    frame = conform(frame)[RESULT_COLUMNS]
-    if fill and len(frame):
+    if fill and table.num_rows and read is None:
         request_campaigns = {int(k): int(v) for k, v in requests.set_index("request_id")["campaign_id"].dropna().items()}
-        frame = enrichment.fill(frame, request_campaigns)
-    if campaigns is not None and len(frame):
-        frame = frame[frame["campaign_id"].isin(list(wanted)).fillna(False)]
+        table = enrichment.fill(table, request_campaigns)
+    if campaigns is not None and table.num_rows and "campaign_id" in table.column_names:
+        table = table.filter(pc.fill_null(pc.is_in(table.column("campaign_id"), value_set=_ints(wanted)), False))
+    frame = conform(table_to_frame(table) if read is None else table.to_pandas(types_mapper=_nullable))[RESULT_COLUMNS]
     return frame.sort_values(["date", "request_id"], kind="stable", na_position="last").reset_index(drop=True)
 
 

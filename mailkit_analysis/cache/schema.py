@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from ..frame import RESULTS_SCHEMA
+
 __all__ = [
     "SCHEMA_VERSION",
     "VERSION_KEY",
@@ -23,23 +25,6 @@ __all__ = [
 SCHEMA_VERSION = "1"
 VERSION_KEY = b"mailkit_analysis.schema_version"
 PARTITION_COLUMN = "month"  # hive key: month=YYYY-MM of the row's DATE (Prague), or "unknown"
-
-RESULTS_SCHEMA = pa.schema(
-    [
-        pa.field("request_id", pa.int64(), nullable=False),
-        pa.field("id_send", pa.int64()),
-        pa.field("id_send_message", pa.int64()),
-        pa.field("id_email", pa.int64()),
-        pa.field("email", pa.string()),
-        pa.field("error_code", pa.int64()),
-        pa.field("error_name", pa.string()),
-        pa.field("info", pa.string()),
-        pa.field("date", pa.timestamp("us", tz="Europe/Prague")),
-        pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
-        pa.field("campaign_id", pa.int64()),
-        pa.field("campaign_name", pa.string()),
-    ]
-)
 
 REQUESTS_SCHEMA = pa.schema(
     [

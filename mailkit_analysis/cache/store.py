@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ..frame import RESULT_COLUMNS, conform
 from ..paths import CachePaths
 from .atomic import write_parquet_atomic
 from .schema import PARTITION_COLUMN, RESULTS_SCHEMA, SCHEMA_VERSION, file_version, with_version
@@ -132,29 +131,29 @@ class ResultsStore:
         table = dataset.to_table(columns=[PARTITION_COLUMN], filter=pc.field("request_id").isin(wanted))
         return set(table.column(PARTITION_COLUMN).unique().to_pylist())
 
-    def replace_requests(self, request_ids: pd.Index, rows: pd.DataFrame) -> None:
+    def replace_requests(self, request_ids: pd.Index, rows: pa.Table) -> None:
         """Make the stored rows of ``request_ids`` exactly ``rows``.
 
         Parameters
         ----------
         request_ids : Index
             Every request whose answer is being stored (including answers with no rows).
-        rows : DataFrame
-            Their result rows (results frame).
+        rows : pyarrow.Table
+            Their result rows, in the cache schema.
         """
         files = self.usable_files()
-        rows = conform(rows)[RESULT_COLUMNS]
-        months = month_key(rows["date"]) if len(rows) else pd.Series([], dtype="string")
-        affected = set(months.unique().tolist()) | self.months_holding(request_ids, files)
+        rows = rows.select(RESULTS_SCHEMA.names).cast(RESULTS_SCHEMA)
+        months = pc.fill_null(pc.strftime(rows.column("date"), format="%Y-%m"), UNKNOWN_MONTH)
+        affected = set(pc.unique(months).to_pylist()) | self.months_holding(request_ids, files)
         drop = pa.array(request_ids.to_numpy(dtype="int64"))
         for month in sorted(affected):
             parts = []
             if month in files:
                 old = self._read_month(files[month])
                 parts.append(old.filter(pc.invert(pc.is_in(old.column("request_id"), value_set=drop))))
-            new = rows[months == month] if len(rows) else rows
-            if len(new):
-                parts.append(pa.Table.from_pandas(new, schema=RESULTS_SCHEMA, preserve_index=False))
+            new = rows.filter(pc.equal(months, month))
+            if new.num_rows:
+                parts.append(new)
             table = pa.concat_tables(parts) if parts else RESULTS_SCHEMA.empty_table()
             target = self.paths.results / f"{PARTITION_COLUMN}={month}" / PART_NAME
             if table.num_rows == 0:
@@ -164,6 +163,14 @@ class ResultsStore:
                 continue
             order = pc.sort_indices(table, [("request_id", "ascending"), ("date", "ascending"), ("id_send_message", "ascending")])
             write_parquet_atomic(with_version(table.take(order)), target)
+
+    def read_requests(self, request_ids: pd.Index) -> pa.Table:
+        """The stored rows of ``request_ids`` (cache schema)."""
+        dataset = self.dataset()
+        if dataset is None or not len(request_ids):
+            return RESULTS_SCHEMA.empty_table()
+        wanted = pa.array(request_ids.to_numpy(dtype="int64"))
+        return dataset.to_table(columns=RESULTS_SCHEMA.names, filter=pc.field("request_id").isin(wanted))
 
 
 def _remove_empty_dir(folder: Path) -> None:
