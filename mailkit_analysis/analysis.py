@@ -1,0 +1,738 @@
+"""Distributions and rates of the per-recipient errors in a results frame.
+
+Pure functions: a results frame (see :mod:`mailkit_analysis.frame`) in, a small pandas table
+out, nothing cached or printed. Charts (:mod:`.plots`) and flags (:mod:`.flags`) are drawn
+from these tables, so a notebook, the command line and the tests see the same numbers.
+
+Rates need a denominator, which the results frame does not hold: it lists errors only, and a
+send without errors does not appear in it at all. Functions that compute rates therefore take
+
+``sends``
+    one row per send, as ``MailkitClient.report_campaign`` returns it: ``id_send``,
+    ``send_count`` (recipients of the send), optionally ``campaign_id`` and the send time
+    (``send_date`` or ``date``, Prague wall time, or zone-aware);
+``recipients``
+    one entry per ``sendmail_mass`` request: a ``{request_id: recipients}`` mapping, or a
+    frame with ``request_id`` and ``recipients`` and optionally ``id_send``, ``campaign_id``
+    and ``sent_at`` (the request manifest has exactly these).
+
+Without them every rate is ``<NA>``: a rate is never estimated from the errors alone. When
+both are given, ``sends`` is authoritative and ``recipients`` only fills in what it cannot
+cover (requests that failed with code 4 or 5 before a send existed, sends it does not list).
+A total that would miss a part of its denominator (a campaign with one send of unknown size)
+is ``<NA>`` rather than a rate that looks precise and is too high.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .codes import lookup
+from .domains import extract_domains, suggest_domains
+from .frame import PRAGUE
+
+__all__ = [
+    "OTHER",
+    "NO_CAMPAIGN",
+    "NO_DOMAIN",
+    "normalise_freq",
+    "period_start",
+    "unit_keys",
+    "complete_sum",
+    "Denominators",
+    "campaign_label",
+    "code_column",
+    "counts_over_time",
+    "rates_over_time",
+    "by_campaign",
+    "by_send",
+    "by_category",
+    "top_info",
+    "campaign_code_matrix",
+    "recipient_domains",
+]
+
+#: Label of the row that folds everything beyond the top N.
+OTHER = "other"
+#: Label of rows whose campaign is not known.
+NO_CAMPAIGN = "(no campaign)"
+#: Label of rows without a findable recipient domain (code 3: no address at all).
+NO_DOMAIN = "(no domain)"
+
+_FREQS = {"h": "h", "hour": "h", "hourly": "h", "d": "D", "day": "D", "daily": "D",
+          "w": "W", "week": "W", "weekly": "W"}
+
+
+# --------------------------------------------------------------------------- periods
+
+def normalise_freq(freq: str) -> str:
+    """Return ``"h"``, ``"D"`` or ``"W"`` for the spellings the toolkit accepts.
+
+    Parameters
+    ----------
+    freq : str
+        ``"h"``/``"hour"``, ``"D"``/``"day"`` or ``"W"``/``"week"`` (case-insensitive).
+
+    Raises
+    ------
+    ValueError
+        Any other value.
+    """
+    key = str(freq).strip().lower()
+    if key not in _FREQS:
+        raise ValueError(f"freq must be one of 'h'/'hour', 'D'/'day', 'W'/'week', not {freq!r}")
+    return _FREQS[key]
+
+
+def period_start(dates: pd.Series, freq: str = "D") -> pd.Series:
+    """Return the Prague-local start of the hour, day or week (Monday) of each date.
+
+    Days and weeks start at local midnight, which Prague's DST changes (at 2 and 3 a.m.)
+    never make ambiguous. Hours are floored in UTC: Prague's offsets are whole hours, so that
+    is the same hour, and it keeps the two 02:00 hours of the autumn change apart.
+
+    Parameters
+    ----------
+    dates : pandas.Series
+        Zone-aware datetimes (any zone; converted to Europe/Prague).
+    freq : str
+        See :func:`normalise_freq`.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[us, Europe/Prague]``, same index.
+    """
+    unit = normalise_freq(freq)
+    dates = pd.Series(dates)
+    if unit == "h":
+        return dates.dt.tz_convert("UTC").dt.floor("h").dt.tz_convert(PRAGUE)
+    local = dates.dt.tz_convert(PRAGUE).dt.tz_localize(None).dt.floor("D")
+    if unit == "W":
+        local = local - pd.to_timedelta(local.dt.day_of_week, unit="D")
+    return local.dt.tz_localize(PRAGUE, nonexistent="shift_forward", ambiguous="raise")
+
+
+def _period_index(starts: pd.Series, freq: str) -> pd.DatetimeIndex:
+    """Every period from the first to the last start, so that quiet periods show as zero."""
+    unit = normalise_freq(freq)
+    starts = starts.dropna()
+    if starts.empty:
+        return pd.DatetimeIndex([], dtype=pd.DatetimeTZDtype("us", PRAGUE), name="period")
+    first, last = starts.min(), starts.max()
+    if unit == "h":
+        index = pd.date_range(first.tz_convert("UTC"), last.tz_convert("UTC"), freq="h").tz_convert(PRAGUE)
+    else:
+        step = "7D" if unit == "W" else "D"
+        index = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq=step).tz_localize(PRAGUE)
+    return index.as_unit("us").rename("period")
+
+
+def _to_prague(values: pd.Series) -> pd.Series:
+    """Times as Prague datetimes: zone-aware ones converted, naive ones and text read as Prague
+    wall time (what Mailkit writes), unparseable ones NaT."""
+    values = pd.Series(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    else:
+        parsed = pd.to_datetime(values, errors="coerce")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return parsed.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
+    local = parsed.astype("datetime64[us]").dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
+    return local
+
+
+# --------------------------------------------------------------------------- denominators
+#
+# Errors are counted per "unit": a send, or a request that failed before a send existed
+# (codes 4 and 5, id_send NA). One Int64 key holds both: the id_send, or minus the request
+# id, so a single groupby covers the two kinds and no row is dropped.
+
+def unit_keys(frame: pd.DataFrame) -> pd.Series:
+    """Return the unit of each row: its ``id_send``, or minus its ``request_id`` when no
+    send was created.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64`` keys named ``unit``, aligned with the frame.
+    """
+    id_send = frame["id_send"].astype("Int64")
+    return id_send.where(id_send.notna(), -frame["request_id"].astype("Int64")).rename("unit")
+
+
+def _first_valid(grouped, column: str) -> pd.Series:
+    return grouped[column].first()  # pandas' first() skips missing values
+
+
+def complete_sum(values: pd.Series, keys) -> pd.Series:
+    """Sum ``values`` per key, ``<NA>`` for a key with any missing value.
+
+    A partial total would pass for a complete one, and a rate over it would look precise
+    and be too high.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Counts (``Int64``, missing allowed).
+    keys : Series, array or list of them
+        What to group by, aligned with ``values``.
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64`` totals indexed by key.
+    """
+    values = values.astype("Int64")
+    total = values.groupby(keys).sum(min_count=1).astype("Int64")
+    incomplete = values.isna().groupby(keys).any()
+    return total.mask(incomplete.reindex(total.index, fill_value=False))
+
+
+def _denominator_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit: recipients (complete sum), campaign and the earliest send time."""
+    grouped = table.groupby("unit")
+    return pd.DataFrame(
+        {
+            "recipients": complete_sum(table["recipients"], table["unit"]),
+            "campaign_id": grouped["campaign_id"].first().astype("Int64"),
+            "sent": grouped["sent"].min(),
+        }
+    )
+
+
+def _normalise_sends(sends) -> pd.DataFrame:
+    if isinstance(sends, Mapping):
+        sends = pd.DataFrame({"id_send": list(sends), "send_count": list(sends.values())})
+    missing = {"id_send", "send_count"} - set(sends.columns)
+    if missing:
+        raise ValueError(f"sends needs the columns id_send and send_count; missing: {sorted(missing)}")
+    when = next((c for c in ("send_date", "date", "sent_at") if c in sends.columns), None)
+    blank_times = pd.Series(pd.NaT, index=sends.index, dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    out = pd.DataFrame(
+        {
+            "unit": sends["id_send"].astype("Int64").array,
+            "recipients": pd.to_numeric(sends["send_count"], errors="coerce").astype("Int64").array,
+            "campaign_id": (sends["campaign_id"] if "campaign_id" in sends else pd.Series(pd.NA, index=sends.index))
+            .astype("Int64").array,
+            "sent": (_to_prague(sends[when]) if when else blank_times).array,
+        }
+    )
+    return out.dropna(subset=["unit"])
+
+
+def _normalise_recipients(recipients) -> pd.DataFrame:
+    if isinstance(recipients, pd.Series):
+        recipients = recipients.rename_axis("request_id").rename("recipients").reset_index()
+    elif isinstance(recipients, Mapping):
+        recipients = pd.DataFrame({"request_id": list(recipients), "recipients": list(recipients.values())})
+    missing = {"request_id", "recipients"} - set(recipients.columns)
+    if missing:
+        raise ValueError(f"recipients needs the columns request_id and recipients; missing: {sorted(missing)}")
+    when = next((c for c in ("sent_at", "date", "send_date") if c in recipients.columns), None)
+    n = len(recipients)
+
+    def optional(column):
+        if column in recipients:
+            return recipients[column].astype("Int64").array
+        return pd.array([pd.NA] * n, dtype="Int64")
+
+    blank_times = pd.Series(pd.NaT, index=recipients.index, dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    return pd.DataFrame(
+        {
+            "request_id": recipients["request_id"].astype("Int64").array,
+            "recipients": pd.to_numeric(recipients["recipients"], errors="coerce").astype("Int64").array,
+            "id_send": optional("id_send"),
+            "campaign_id": optional("campaign_id"),
+            "sent": (_to_prague(recipients[when]) if when else blank_times).array,
+        }
+    ).dropna(subset=["request_id"])
+
+
+class Denominators:
+    """The sends and failed requests of a results frame, with their sizes where known.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    sends, recipients : optional
+        Denominators (see the module docstring); without either, every total is ``<NA>``.
+
+    Attributes
+    ----------
+    known : bool
+        Whether any denominator was given.
+    units : pandas.DataFrame
+        One row per unit key (see :func:`unit_keys`), from the frame and the denominators:
+        ``campaign_id``, ``request_id``, ``first_seen``, ``in_frame``, ``recipients``
+        (``Int64``) and ``sent`` (the send time, else the first error's date).
+    """
+
+    def __init__(self, frame: pd.DataFrame, sends=None, recipients=None):
+        self.known = sends is not None or recipients is not None
+        keys = unit_keys(frame)
+        grouped = frame.assign(unit=keys).groupby("unit", dropna=True, sort=True)
+        seen = pd.DataFrame(
+            {
+                "campaign_id": _first_valid(grouped, "campaign_id").astype("Int64"),
+                "request_id": _first_valid(grouped, "request_id").astype("Int64"),
+                "first_seen": grouped["date"].min(),
+            }
+        )
+        seen["in_frame"] = True
+        parts = []
+        covered: set = set()
+        if sends is not None:
+            from_sends = _denominator_table(_normalise_sends(sends))
+            parts.append(from_sends)
+            covered = set(from_sends.index.tolist())
+        if recipients is not None:
+            parts.append(self._from_requests(_normalise_recipients(recipients), frame, covered, sends is not None))
+        denominators = pd.concat(parts) if parts else pd.DataFrame(
+            {"recipients": pd.array([], dtype="Int64"), "campaign_id": pd.array([], dtype="Int64"),
+             "sent": pd.Series([], dtype=pd.DatetimeTZDtype("us", PRAGUE))})
+        units = seen.join(denominators.rename(columns={"campaign_id": "campaign_from_denominator"}), how="outer")
+        units["in_frame"] = units["in_frame"].fillna(False).astype(bool)
+        units["campaign_id"] = units["campaign_id"].astype("Int64").fillna(
+            units["campaign_from_denominator"].astype("Int64"))
+        units["recipients"] = units["recipients"].astype("Int64")
+        sent = units["sent"].astype(pd.DatetimeTZDtype("us", PRAGUE))
+        units["sent"] = sent.fillna(units["first_seen"].astype(pd.DatetimeTZDtype("us", PRAGUE)))
+        self.units = units.drop(columns="campaign_from_denominator")
+
+    @staticmethod
+    def _from_requests(table: pd.DataFrame, frame: pd.DataFrame, covered: set, have_sends: bool) -> pd.DataFrame:
+        # The frame tells which send a request created (when it created one).
+        pairs = frame.loc[frame["id_send"].notna(), ["request_id", "id_send"]].drop_duplicates("request_id")
+        send_of = pd.Series(pairs["id_send"].to_numpy(), index=pairs["request_id"].to_numpy())
+        id_send = table["id_send"].fillna(table["request_id"].map(send_of).astype("Int64"))
+        unit = id_send.where(id_send.notna(), -table["request_id"])
+        keep = ~unit.isin(list(covered))
+        if have_sends:
+            # With sends given, a request neither in the frame nor tied to a send is most
+            # likely one of those sends again: counting it would count its recipients twice.
+            in_frame = table["request_id"].isin(frame["request_id"].dropna().unique())
+            keep &= in_frame | id_send.notna()
+        return _denominator_table(table.assign(unit=unit.astype("Int64"))[keep.to_numpy()])
+
+    def per_unit(self) -> pd.Series:
+        """Recipients per unit key (``<NA>`` where unknown)."""
+        return self.units["recipients"]
+
+    def per_campaign(self) -> pd.Series:
+        """Recipients per campaign; ``<NA>`` when any unit of the campaign is of unknown size.
+
+        A denominator that belongs to no known campaign (a manifest line without
+        ``campaign_id`` for a request without errors) could belong to any of them, so every
+        campaign total would be a lower bound: then all are ``<NA>``.
+        """
+        if not self.known:
+            return pd.Series([], dtype="Int64")
+        unattributed = self.units["campaign_id"].isna() & ~self.units["in_frame"]
+        if unattributed.any():
+            return pd.Series([], dtype="Int64")
+        units = self.units[self.units["campaign_id"].notna()]
+        return complete_sum(units["recipients"], units["campaign_id"])
+
+    def per_period(self, freq: str) -> pd.Series:
+        """Recipients per period of the send time; all ``<NA>`` if some unit cannot be placed."""
+        units = self.units
+        if not self.known or units.empty or units["sent"].isna().any():
+            return pd.Series([], dtype="Int64")
+        return complete_sum(units["recipients"], period_start(units["sent"], freq).rename("period"))
+
+
+# --------------------------------------------------------------------------- labels
+
+def campaign_label(campaign_id, campaign_name=None) -> str:
+    """Return a short human label for a campaign.
+
+    Parameters
+    ----------
+    campaign_id : int or NA
+        The campaign id.
+    campaign_name : str, optional
+        Its name.
+
+    Returns
+    -------
+    str
+        ``"Faktura (101)"``, ``"campaign 101"`` without a name, ``"(no campaign)"`` without an id.
+    """
+    if campaign_id is None or campaign_id is pd.NA or (isinstance(campaign_id, float) and np.isnan(campaign_id)):
+        return NO_CAMPAIGN
+    if campaign_name is None or campaign_name is pd.NA or str(campaign_name).strip() == "":
+        return f"campaign {int(campaign_id)}"
+    return f"{campaign_name} ({int(campaign_id)})"
+
+
+def code_column(code) -> str:
+    """Column name of a per-code count in the summary tables: ``"code_2"``."""
+    return f"code_{int(code)}"
+
+
+def _codes_in(frame: pd.DataFrame) -> list[int]:
+    return sorted(int(c) for c in frame["error_code"].dropna().unique())
+
+
+def _count_table(keys: pd.Series, codes: pd.Series) -> pd.DataFrame:
+    """Rows per (key, code) as a wide table; a groupby, since ``pd.crosstab`` falls back to
+    Python objects for zone-aware keys and takes seconds on a million rows."""
+    counts = pd.Series(1, index=keys.index).groupby([keys, codes.astype("Int64")], dropna=True).size()
+    return counts.unstack(fill_value=0)
+
+
+def _per_code_counts(keys: pd.Series, frame: pd.DataFrame, codes: Iterable[int]) -> pd.DataFrame:
+    """Counts of each code per key (keys aligned with the frame rows), zero-filled."""
+    codes = list(codes)
+    table = _count_table(keys, frame["error_code"]) if len(frame) else pd.DataFrame()
+    table = table.reindex(columns=codes, fill_value=0)
+    table.columns = [code_column(c) for c in codes]
+    return table.astype("int64")
+
+
+def _present_codes(per_code: pd.DataFrame, codes: list[int]) -> pd.Series:
+    """``"2, 6"`` per row of a per-code count table; built once per distinct combination
+    because a per-group Python join takes seconds over 20,000 sends."""
+    present = per_code.to_numpy() > 0
+    if not len(present):
+        return pd.Series([], index=per_code.index, dtype="string")
+    patterns, inverse = np.unique(present, axis=0, return_inverse=True)
+    text = np.array([", ".join(str(c) for c, on in zip(codes, row) if on) for row in patterns], dtype=object)
+    return pd.Series(text[inverse.ravel()], index=per_code.index, dtype="string")
+
+
+def _rate(errors: pd.Series, recipients: pd.Series) -> pd.Series:
+    recipients = recipients.astype("Float64")
+    return (errors.astype("Float64") / recipients.where(recipients > 0)).astype("Float64")
+
+
+# --------------------------------------------------------------------------- over time
+
+def counts_over_time(frame: pd.DataFrame, freq: str = "D", codes: Iterable[int] | None = None) -> pd.DataFrame:
+    """Count error rows per period and code.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    freq : {"h", "D", "W"} or {"hour", "day", "week"}
+        Period length; weeks start on Monday, all periods at Prague local time.
+    codes : iterable of int, optional
+        Only these codes, each as a column even when it never occurs. Default: the codes
+        present in the frame (unknown ones included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``period`` (period start, ``datetime64[us, Europe/Prague]``, every period from
+        the first to the last, zero-filled); columns ``error_code`` (int); int64 counts.
+        Rows without a date are left out.
+
+    See Also
+    --------
+    rates_over_time : the same divided by the recipients sent in each period.
+    """
+    codes = _codes_in(frame) if codes is None else [int(c) for c in codes]
+    rows = frame[frame["date"].notna() & frame["error_code"].isin(codes).fillna(False)]
+    starts = period_start(rows["date"], freq) if len(rows) else pd.Series([], dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    index = _period_index(starts, freq)
+    if rows.empty:
+        out = pd.DataFrame(0, index=index, columns=pd.Index(codes, name="error_code"), dtype="int64")
+        return out
+    table = _count_table(starts.rename("period"), rows["error_code"])
+    table = table.reindex(index=index, columns=codes, fill_value=0).astype("int64")
+    table.index.name, table.columns.name = "period", "error_code"
+    return table
+
+
+def rates_over_time(
+    frame: pd.DataFrame,
+    freq: str = "D",
+    codes: Iterable[int] | None = None,
+    sends=None,
+    recipients=None,
+) -> pd.DataFrame:
+    """Error rows per recipient sent, per period and code.
+
+    The denominator of a period is the number of recipients of the sends (or requests) made
+    in it, placed by the send time in ``sends``/``recipients`` or, for units that have error
+    rows, their first error's date. When a unit cannot be placed, or a period holds a unit of
+    unknown size, the rates are ``<NA>``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    freq, codes
+        As in :func:`counts_over_time`.
+    sends, recipients : optional
+        Denominators (see the module docstring). Without either, every rate is ``<NA>``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index and columns as :func:`counts_over_time`, ``Float64`` rates. The
+        per-period recipients are kept in ``result.attrs["recipients"]`` (``Int64`` Series).
+    """
+    counts = counts_over_time(frame, freq, codes)
+    per_period = Denominators(frame, sends, recipients).per_period(freq).reindex(counts.index).astype("Int64")
+    denominator = per_period.astype("Float64").where(per_period > 0)
+    rates = counts.astype("Float64").div(denominator, axis=0)
+    rates.attrs["recipients"] = per_period
+    return rates
+
+
+# --------------------------------------------------------------------------- per campaign / send
+
+def by_campaign(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFrame:
+    """Summarise errors per campaign.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame; rows without a campaign form one ``campaign_id`` ``<NA>`` row.
+    sends, recipients : optional
+        Denominators (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``campaign_id``, ``campaign_name``, ``errors`` (rows), ``requests``, ``sends``
+        (distinct ids), ``first_seen``, ``last_seen``, one ``code_<n>`` count per code
+        present, ``recipients`` (``Int64``, ``<NA>`` where unknown) and ``error_rate``
+        (``Float64``); most errors first.
+
+    Notes
+    -----
+    A campaign's recipients are the sum over all its sends and failed requests, so they
+    are ``<NA>`` when one of them has an unknown size, and for every campaign when a
+    denominator cannot be attributed to a campaign (it could belong to any of them).
+    """
+    codes = _codes_in(frame)
+    keys = frame["campaign_id"].astype("Int64")
+    grouped = frame.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "campaign_name": _first_valid(grouped, "campaign_name").astype("string"),
+            "errors": grouped.size().astype("int64"),
+            "requests": grouped["request_id"].nunique().astype("int64"),
+            "sends": grouped["id_send"].nunique().astype("int64"),
+            "first_seen": grouped["date"].min(),
+            "last_seen": grouped["date"].max(),
+        }
+    )
+    out = out.join(_per_code_counts(keys, frame, codes).reindex(out.index, fill_value=0))
+    totals = Denominators(frame, sends, recipients).per_campaign()
+    out["recipients"] = pd.array(
+        [totals.get(c, pd.NA) if not pd.isna(c) else pd.NA for c in out.index], dtype="Int64")
+    out["error_rate"] = _rate(out["errors"], out["recipients"])
+    out = out.rename_axis("campaign_id").reset_index()
+    out["campaign_id"] = out["campaign_id"].astype("Int64")
+    return out.sort_values(["errors", "campaign_id"], ascending=[False, True], kind="stable",
+                           na_position="last").reset_index(drop=True)
+
+
+def by_send(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFrame:
+    """Summarise errors per send.
+
+    Rows without an ``id_send`` (codes 4 and 5 fail before Mailkit creates a send) are
+    grouped per request instead, so that none is dropped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    sends, recipients : optional
+        Denominators (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id_send`` (``<NA>`` for request-level rows), ``request_id`` (the request; the
+        first one if a send spans several), ``campaign_id``, ``campaign_name``, ``errors``,
+        ``first_seen``, ``last_seen``, ``codes`` (the codes, e.g. ``"1"`` or ``"2, 6"``),
+        ``info`` (the most common INFO text), one ``code_<n>`` count per code present,
+        ``recipients`` and ``error_rate``; most errors first.
+    """
+    codes = _codes_in(frame)
+    keys = unit_keys(frame)
+    grouped = frame.assign(unit=keys).groupby("unit", dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "id_send": _first_valid(grouped, "id_send").astype("Int64"),
+            "request_id": _first_valid(grouped, "request_id").astype("Int64"),
+            "campaign_id": _first_valid(grouped, "campaign_id").astype("Int64"),
+            "campaign_name": _first_valid(grouped, "campaign_name").astype("string"),
+            "errors": grouped.size().astype("int64"),
+            "first_seen": grouped["date"].min(),
+            "last_seen": grouped["date"].max(),
+        }
+    )
+    per_code = _per_code_counts(keys, frame, codes).reindex(out.index, fill_value=0)
+    out["codes"] = _present_codes(per_code, codes)
+    pairs = frame.assign(unit=keys)[["unit", "info"]]
+    info_counts = pairs.dropna(subset=["info"]).groupby(["unit", "info"], dropna=False).size()
+    if len(info_counts):
+        top = info_counts.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("unit")
+        out["info"] = top.set_index("unit")["info"].reindex(out.index).astype("string")
+    else:
+        out["info"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out = out.join(per_code)
+    out["recipients"] = Denominators(frame, sends, recipients).per_unit().reindex(out.index).astype("Int64")
+    out["error_rate"] = _rate(out["errors"], out["recipients"])
+    return out.sort_values(["errors", "first_seen"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- categories and INFO
+
+def by_category(frame: pd.DataFrame) -> pd.DataFrame:
+    """Summarise errors per category of the code catalogue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category`` (campaign set-up, request set-up, recipient data, recipient status,
+        unknown), ``errors``, ``share`` (of all rows), ``codes`` (e.g. ``"2, 3"``),
+        ``requests``, ``sends``; most errors first.
+    """
+    columns = {"category": "string", "errors": "int64", "share": "float64", "codes": "string",
+               "requests": "int64", "sends": "int64"}
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+    present = frame["error_code"].dropna().unique()
+    category_of = {c: lookup(c).category for c in present}
+    category = frame["error_code"].map(category_of).fillna(lookup(None).category).astype("string")
+    grouped = frame.groupby(category.rename("category"), sort=False)
+    out = pd.DataFrame(
+        {
+            "errors": grouped.size(),
+            "codes": grouped["error_code"].agg(lambda s: ", ".join(str(int(c)) for c in sorted(s.dropna().unique()))),
+            "requests": grouped["request_id"].nunique(),
+            "sends": grouped["id_send"].nunique(),
+        }
+    ).reset_index()
+    out["share"] = out["errors"] / len(frame)
+    out = out.sort_values(["errors", "category"], ascending=[False, True], kind="stable")
+    return out[list(columns)].astype(columns).reset_index(drop=True)
+
+
+def top_info(frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The most frequent INFO texts, per code.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    n : int, default 10
+        How many rows to return.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``info``, ``error_code``, ``error_name``, ``count``, ``share`` (of all rows);
+        most frequent first. A missing INFO is shown as ``<NA>``.
+    """
+    columns = {"info": "string", "error_code": "Int64", "error_name": "string", "count": "int64",
+               "share": "float64"}
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+    grouped = frame.groupby([frame["error_code"].astype("Int64"), frame["info"].astype("string")],
+                            dropna=False, sort=False)
+    out = grouped.size().rename("count").reset_index()
+    out["error_name"] = out["error_code"].map(lambda c: lookup(c).name, na_action="ignore").fillna("unknown")
+    out["share"] = out["count"] / len(frame)
+    out = out.sort_values(["count", "error_code"], ascending=[False, True], kind="stable").head(int(n))
+    return out[list(columns)].astype(columns).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- matrices
+
+def campaign_code_matrix(frame: pd.DataFrame, top_n: int = 20) -> pd.DataFrame:
+    """Count errors per campaign and code, the top campaigns by errors and the rest as "other".
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    top_n : int, default 20
+        Campaigns shown by name; the others are summed into one :data:`OTHER` row (present
+        only when there are more than ``top_n`` campaigns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``campaign`` (labels from :func:`campaign_label`, most errors first, ``other``
+        last); columns ``error_code`` (int, ascending); int64 counts.
+    """
+    codes = _codes_in(frame)
+    if frame.empty:
+        return pd.DataFrame(index=pd.Index([], name="campaign", dtype="string"),
+                            columns=pd.Index(codes, name="error_code"), dtype="int64")
+    campaign = frame["campaign_id"].astype("Int64")
+    table = _count_table(campaign.fillna(-1), frame["error_code"]).reindex(columns=codes, fill_value=0)
+    totals = table.sum(axis=1).sort_values(ascending=False, kind="stable")
+    order = totals.sort_index(kind="stable").sort_values(ascending=False, kind="stable").index
+    names = frame.groupby(campaign.fillna(-1))["campaign_name"].first()
+    labels = {c: (NO_CAMPAIGN if c == -1 else campaign_label(c, names.get(c))) for c in order}
+    shown = table.loc[order[:top_n]]
+    shown.index = [labels[c] for c in shown.index]
+    if len(order) > top_n:
+        rest = table.loc[order[top_n:]].sum(axis=0).rename(OTHER).to_frame().T
+        shown = pd.concat([shown, rest])
+    shown.index.name, shown.columns.name = "campaign", "error_code"
+    return shown.astype("int64")
+
+
+def recipient_domains(frame: pd.DataFrame, codes: Iterable[int] = (2, 3, 6), top_n: int = 20) -> pd.DataFrame:
+    """Count the recipient domains of the rows with the given codes, with typo suggestions.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame.
+    codes : iterable of int, default (2, 3, 6)
+        Codes whose rows are counted (invalid, missing, unsubscribed).
+    top_n : int, default 20
+        Domains listed by name; the others are summed into one :data:`OTHER` row.
+        Rows without a findable domain count as :data:`NO_DOMAIN`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``domain``, ``count``, ``share`` (of the counted rows), one ``code_<n>`` column per
+        code in ``codes``, ``suggestion`` (the likely intended domain, see
+        :func:`mailkit_analysis.domains.suggest_domain`) and ``is_typo``; most rows first,
+        ``other`` last.
+    """
+    codes = [int(c) for c in codes]
+    rows = frame[frame["error_code"].isin(codes).fillna(False)]
+    code_columns = [code_column(c) for c in codes]
+    if rows.empty:
+        empty = {"domain": "string", "count": "int64", "share": "float64",
+                 **{c: "int64" for c in code_columns}, "suggestion": "string", "is_typo": "bool"}
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in empty.items()})
+    domains = extract_domains(rows["email"]).fillna(NO_DOMAIN)
+    table = _per_code_counts(domains, rows, codes)
+    table.insert(0, "count", table.sum(axis=1))
+    table = table.sort_index(kind="stable").sort_values("count", ascending=False, kind="stable")
+    if len(table) > top_n:
+        rest = table.iloc[top_n:].sum(axis=0).rename(OTHER).to_frame().T
+        table = pd.concat([table.iloc[:top_n], rest])
+    out = table.rename_axis("domain").reset_index()
+    out["domain"] = out["domain"].astype("string")
+    out.insert(2, "share", out["count"] / len(rows))
+    special = out["domain"].isin([OTHER, NO_DOMAIN])
+    out["suggestion"] = suggest_domains(out["domain"].where(~special))
+    out["is_typo"] = out["suggestion"].notna().astype(bool)
+    return out.astype({"count": "int64", **{c: "int64" for c in code_columns}})
