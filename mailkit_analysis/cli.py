@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--format", choices=("table", "json"), default="table")
     info.set_defaults(handler=_cmd_cache_info)
 
+    for name, text in (
+        ("flags", "list the problems found in the cached results, with remedies"),
+        ("check", "exit 1 when a critical problem falls in the window (for cron)"),
+    ):
+        cmd = sub.add_parser(name, parents=[common], help=text)
+        _add_data_dir(cmd)
+        cmd.add_argument("--since", metavar="DATE", help="window start (ISO date/time; Prague time if naive)")
+        cmd.add_argument("--until", metavar="DATE", help="window end; a bare date includes that whole day")
+        cmd.add_argument("--campaign", type=_positive, action="append", dest="campaigns", metavar="ID",
+                         help="only this campaign (repeat for more)")
+        cmd.add_argument("--config", metavar="FILE", help="flag thresholds (TOML or JSON)")
+        cmd.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        cmd.set_defaults(handler=_cmd_flags if name == "flags" else _cmd_check)
+
     simulate = sub.add_parser("simulate", parents=[common], help="run the built-in Mailkit simulator")
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     simulate.add_argument("--port", type=int, default=8080, help="port (0 = any free one)")
@@ -154,6 +168,57 @@ def _cmd_cache_info(args: argparse.Namespace) -> int:
     info = cache_info(args.data_dir)
     print(json.dumps(info.as_dict(), indent=2) if args.format == "json" else info)
     return EXIT_OK
+
+
+def _print_flags(flags, fmt: str, window: str) -> None:
+    from .flags import flags_to_json
+
+    if fmt == "json":
+        print(flags_to_json(flags, indent=2))
+        return
+    if fmt == "csv":
+        sys.stdout.write(flags.to_csv(index=False))
+        return
+    if flags.empty:
+        print(f"No problems flagged in {window}.")
+        return
+    print(f"{len(flags)} problem(s) flagged in {window}:")
+    for i, flag in enumerate(flags.itertuples(index=False), 1):
+        seen = flag.last_seen.strftime("%Y-%m-%d %H:%M") if not _missing(flag.last_seen) else "?"
+        print(f"\n{i}. [{flag.severity.upper()}] {flag.message}")
+        print(f"   rule {flag.rule}, {flag.count} rows, last seen {seen}")
+        print(f"   remedy: {flag.remedy}")
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+def _cmd_flags(args: argparse.Namespace) -> int:
+    from .window import flags_for_window
+
+    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
+    _print_flags(found.flags, args.format, found.describe_window())
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .window import flags_for_window
+
+    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
+    critical = found.critical
+    if args.format == "table":
+        if critical.empty:
+            print(f"OK: no critical problem in {found.describe_window()} ({len(found.flags)} other flag(s)).")
+        else:
+            print(f"CRITICAL: {len(critical)} problem(s) in {found.describe_window()}:")
+            for flag in critical.itertuples(index=False):
+                print(f"  - {flag.message}\n    remedy: {flag.remedy}")
+    else:
+        _print_flags(critical, args.format, found.describe_window())
+    return EXIT_FAILED if len(critical) else EXIT_OK
 
 
 def _report_failures(failures) -> int:
@@ -236,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `mailkit-analysis flags | head`: the reader left; not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
