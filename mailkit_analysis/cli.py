@@ -43,6 +43,8 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transport", choices=("json", "xmlrpc"), default="json", help="wire format (default json)")
     p.add_argument("--url", help="endpoint of the chosen transport, e.g. http://127.0.0.1:8080/json.fcgi")
     p.add_argument("--workers", type=_positive, default=None, help="calls in flight at once (default 4)")
+    p.add_argument("--retries", type=int, default=None, metavar="N",
+                   help="retries per call on connection errors, 429 and 5xx (default 5, with backoff)")
 
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -136,8 +138,11 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from .export import format_table, frame_to_csv, frame_to_json
     from .fetching import DEFAULT_WORKERS
 
+    from .session import RetryPolicy
+
     outcome = fetch_results(
         args.request_ids,
+        policy=RetryPolicy(retries=max(0, args.retries)) if args.retries is not None else None,
         manifest=args.manifest,
         id_send=args.id_send,
         data_dir=args.data_dir,

@@ -25,6 +25,7 @@ from ..frame import RESULTS_SCHEMA, empty_results_frame
 from ..manifest import manifest_from_ids, normalise_manifest, read_manifest
 from ..paths import CachePaths
 from ..results import ResultsAnswer
+from ..session import RetryPolicy
 from .account import check_account
 from .atomic import remove_stale_temporaries
 from .enrich import Enrichment, read_campaigns, read_sends, refresh_enrichment
@@ -173,6 +174,7 @@ def fetch_results(
     credentials: Credentials | None = None,
     transport: Transport = "json",
     url: str | None = None,
+    policy: RetryPolicy | None = None,
     workers: int = DEFAULT_WORKERS,
     refresh: bool = False,
     offline: bool = False,
@@ -196,6 +198,8 @@ def fetch_results(
         Data folder (default: see :func:`mailkit_analysis.paths.default_data_dir`).
     client : MailkitClient, optional
         Default: one made from ``credentials``/``transport``/``url`` (or the environment).
+    policy : RetryPolicy, optional
+        Timeouts and retries of the client made here (ignored when ``client`` is given).
     workers : int
         Calls in flight at once.
     refresh : bool
@@ -261,7 +265,9 @@ def fetch_results(
     writer = _Writer(paths, lock, rule, Enrichment(campaigns, sends), request_campaigns, flush_every, flush_seconds)
     if len(to_fetch):
         if own_client:
-            client = MailkitClient(credentials, transport=transport, url=url, clock=clock, pool_size=max(workers, 4))
+            client = MailkitClient(
+                credentials, transport=transport, url=url, policy=policy, clock=clock, pool_size=max(workers, 4)
+            )
         try:
             with lock:
                 check_account(paths, client.credentials.client_id)
