@@ -19,7 +19,7 @@ from .config import Credentials, load_credentials, load_endpoints
 from .errors import MailkitError, MailkitResponseError, MailkitTransportError
 from .results import ResultsAnswer, parse_results_answer
 from .session import BODY_ERRORS, RetryPolicy, make_session, post_once
-from .wire import decode_json_answer, decode_xmlrpc_answer, encode_json_call, encode_xmlrpc_call
+from .wire import decode_json_answer, decode_xmlrpc_answer, decode_xmlrpc_results, encode_json_call, encode_xmlrpc_call
 
 __all__ = ["MailkitClient", "Transport", "RESULTS_FUNCTION"]
 
@@ -103,6 +103,9 @@ class MailkitClient:
         answers (a proxy's HTML page, broken XML) are retried with backoff; Mailkit's own
         error answers are not.
         """
+        return self._call(function, json_parameters, xmlrpc_params, decode_xmlrpc_answer, where)
+
+    def _call(self, function: str, json_parameters: dict | None, xmlrpc_params: tuple, xmlrpc_decode, where: dict) -> Any:
         creds = self.credentials
         if self.transport == "json":
             body = encode_json_call(function, creds, json_parameters)
@@ -110,12 +113,13 @@ class MailkitClient:
         else:
             params = (creds.client_id, creds.client_md5.reveal(), *xmlrpc_params)
             body = encode_xmlrpc_call(function, params)
-            content_type, decode = "text/xml", decode_xmlrpc_answer
+            content_type, decode = "text/xml", xmlrpc_decode
         where = {"url": self.url, **where}
+        call_where = {k: v for k, v in where.items() if k != "url"}  # post_once takes the url itself
         attempt = 0
         while True:
             try:
-                content = post_once(self.session, self.url, body, content_type, self.policy, **where)
+                content = post_once(self.session, self.url, body, content_type, self.policy, **call_where)
                 answer = decode(content, **where)
                 self.calls += 1
                 return answer
@@ -153,11 +157,13 @@ class MailkitClient:
         """
         request_id = _positive_int(request_id, "request_id")
         id_send = None if id_send in (None, 0) else _positive_int(id_send, "id_send")
-        answer = self.call(
+        # Large XML-RPC answers are decoded column by column (same errors, no dict per row).
+        answer = self._call(
             RESULTS_FUNCTION,
             {"ID_send": id_send, "request_id": request_id},
             (id_send or 0, request_id),
-            request_id=request_id,
+            decode_xmlrpc_results,
+            {"request_id": request_id},
         )
         return parse_results_answer(
             answer, request_id=request_id, id_send=id_send, fetched_at=self.clock(), url=self.url

@@ -9,6 +9,7 @@ from ..redaction import redact
 __all__ = ["api_error_for", "body_excerpt", "looks_like_html", "EXCERPT_CHARS"]
 
 EXCERPT_CHARS = 160
+_EDGE = 256  # longer than any secret we redact
 _AUTH_TEXT = re.compile(r"^\s*(unauthori[sz]ed|disallowed ip\b)", re.IGNORECASE)
 
 
@@ -22,9 +23,17 @@ def api_error_for(text: str, **where) -> MailkitError:
 
 def body_excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
     """The start of a response body, whitespace folded, secrets removed, for error messages."""
+    window = limit * 8 + 4096  # bodies can be megabytes; only their start is ever shown
+    cut = len(body) > window
     if isinstance(body, bytes):
-        body = body[: limit * 4].decode("utf-8", "replace")
-    folded = " ".join(body.split())
+        body = body[:window].decode("utf-8", "replace")
+    else:
+        body = body[:window]
+    if cut:
+        # A secret running over the window's edge would survive redaction in part: drop the
+        # edge. Redact before cutting to the limit for the same reason.
+        body = body[:-_EDGE]
+    folded = " ".join(redact(body).split())
     return redact(folded)[:limit]
 
 

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from xml.parsers import expat
 
 from ..errors import MailkitAuthError
+from ..redaction import redact
 from .common import api_error_for, looks_like_html, malformed
 
 __all__ = ["encode_xmlrpc_call", "decode_xmlrpc_answer", "parse_xmlrpc_response"]
@@ -107,6 +108,8 @@ class _Decoder:
     def _deliver(self, value: Any) -> None:
         parent = self.stack[-1][0] if self.stack else None
         if parent == "data":
+            if len(self.stack) < 2 or self.stack[-2][0] != "array":
+                raise _Malformed("<data> outside an <array>")
             self.stack[-2][1].append(value)  # data sits inside array
         elif parent == "member":
             self.stack[-1][1], self.stack[-1][2] = value, True
@@ -123,20 +126,20 @@ class _Decoder:
             try:
                 return int(text.strip())
             except ValueError:
-                raise _Malformed(f"<{tag}> holds {text.strip()[:30]!r}, not a whole number") from None
+                raise _Malformed(f"<{tag}> holds {redact(text.strip())[:30]!r}, not a whole number") from None
         if tag == "string":
             return text
         if tag in _NIL_TAGS:
             return None
         if tag == "boolean":
             if text.strip() not in ("0", "1"):
-                raise _Malformed(f"<boolean> holds {text.strip()[:30]!r}")
+                raise _Malformed(f"<boolean> holds {redact(text.strip())[:30]!r}")
             return text.strip() == "1"
         if tag in ("double", "ex:float"):
             try:
                 return float(text.strip())
             except ValueError:
-                raise _Malformed(f"<double> holds {text.strip()[:30]!r}") from None
+                raise _Malformed(f"<double> holds {redact(text.strip())[:30]!r}") from None
         if tag == "base64":
             try:
                 return base64.b64decode(text.encode("ascii"), validate=False)
@@ -174,6 +177,8 @@ def parse_xmlrpc_response(body: bytes) -> tuple[list[Any], Any]:
         raise ValueError(f"not an XML-RPC answer: {exc}") from None
     except RecursionError:
         raise ValueError("not an XML-RPC answer: nesting is too deep") from None
+    except (LookupError, ValueError) as exc:  # an encoding expat cannot use (unknown, multi-byte)
+        raise ValueError(f"invalid XML ({str(exc)[:80]})") from None
     if decoder.root is None:
         raise ValueError("no XML element in the answer")
     return decoder.params, decoder.fault
