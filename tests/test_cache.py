@@ -348,3 +348,19 @@ def test_cache_refuses_another_account(baseline, simulator, manifest, tmp_path):
     assert "another-md5-value" not in str(info.value)
     assert json.loads((data / "cache" / "account.json").read_text())["client_id"] != 4242
     assert os.environ.get("MAILKIT_CLIENT_MD5") is None
+
+
+def test_enrichment_is_best_effort(account, manifest, tmp_path, caplog):
+    denied = ("mailkit.campaigns.list", "mailkit.report.campaign")
+    small = manifest.drop(columns=["campaign_id"]).head(40)
+    with MailkitSimulator(account, clock=lambda: ANCHOR, denied_functions=denied) as sim:
+        with sim_client(sim.json_url, clock=lambda: ANCHOR) as client:
+            with caplog.at_level("WARNING", logger="mailkit_analysis"):
+                outcome = fetch_results(manifest=small, data_dir=tmp_path, client=client)
+    assert outcome.ok and len(outcome.fetched) == len(small) and len(outcome.frame) > 0
+    assert len(outcome.warnings) == 1 and "campaign names unavailable" in outcome.warnings[0]
+    assert "Access denied" in outcome.warnings[0]
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1
+    assert outcome.frame["campaign_name"].isna().all()
+    assert load_sends(tmp_path).empty  # no send counts: rates stay unknown

@@ -29,7 +29,7 @@ def run_cli(*args, env_extra=None, cwd=None, timeout=120):
 
 @pytest.fixture(scope="module")
 def account():
-    return SimulatedAccount(seed=0, anchor=ANCHOR, n_requests=300)
+    return SimulatedAccount(seed=0, anchor=ANCHOR)  # the default demo account
 
 
 @pytest.fixture(scope="module")

@@ -123,11 +123,14 @@ class MailkitApi:
         The accepted MD5 code.
     clock : callable
         Returns the current aware UTC datetime; decides what is processed.
+    denied : frozenset of str
+        Functions this account is not allowed to call.
     """
 
     def __init__(self, account: SimulatedAccount, client_id: int, client_md5: str,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], denied: frozenset[str] = frozenset()) -> None:
         self.account = account
+        self._denied = denied
         self._client_id = str(client_id)
         self._client_md5 = str(client_md5)
         self._clock = clock
@@ -165,6 +168,8 @@ class MailkitApi:
             raise UnknownFunction(call.function)
         if not self._authorised(call):
             raise ApiError("Unauthorized")
+        if call.function in self._denied:
+            raise ApiError(f"Access denied to function {call.function}")
         if call.function == RESULTS:
             return self._results(call.params)
         if call.function == CAMPAIGNS_LIST:

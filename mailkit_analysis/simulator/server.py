@@ -19,7 +19,7 @@ import threading
 from collections import Counter
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from . import json_api, xmlrpc_api
@@ -246,6 +246,9 @@ class MailkitSimulator:
     clock : callable, optional
         Returns the current aware UTC datetime; decides which rows are
         processed already. Default: the real clock.
+    denied_functions : iterable of str, optional
+        Functions this account may not call, answered with an API error text as for an
+        account without that right (to test that enrichment is best effort).
 
     Examples
     --------
@@ -270,6 +273,7 @@ class MailkitSimulator:
         client_md5: str = DEFAULT_CLIENT_MD5,
         faults: FaultConfig | None = None,
         clock: Callable[[], datetime] | None = None,
+        denied_functions: Iterable[str] = (),
     ) -> None:
         self._clock = clock or _real_clock
         if account is None:
@@ -277,7 +281,7 @@ class MailkitSimulator:
             account = SimulatedAccount(seed=seed, anchor=anchor)
         self.account = account
         self.client_id = client_id
-        self._api = MailkitApi(account, client_id, client_md5, self._clock)
+        self._api = MailkitApi(account, client_id, client_md5, self._clock, denied=frozenset(denied_functions))
         self._injector = FaultInjector(faults or FaultConfig())
         self._address = (host, port)
         self._server: _Server | None = None
