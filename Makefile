@@ -1,12 +1,18 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
-#   make run    the main job (on the built-in Mailkit simulator when no credentials are set)
+#   make run    the main job (on the built-in Mailkit simulator when no credentials are set):
+#               fetch into the cache, summarise, render reports/error-overview_<time>.html
 #   make test   the test suite (what CI runs through .ci/run)
+# and, once the cache is filled:
+#   make lab    JupyterLab on notebooks/ (installs the [lab] extra the first time)
+#   make report the overview report again (ARGS="--since 2026-11-01 --notebook 03" ...)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv clean
+LAB_STAMP := $(VENV)/.lab-installed
+
+.PHONY: run test venv lab report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +28,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+report: $(STAMP)
+	$(BIN)/mailkit-analysis report $(ARGS)
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -111,11 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_faults(simulate)
     simulate.set_defaults(handler=_cmd_simulate)
 
-    demo = sub.add_parser("demo", parents=[common], help="the main job: fetch (simulator without credentials) and summarise")
+    report = sub.add_parser(
+        "report", parents=[common],
+        help="render a notebook as one shareable HTML file (no code, no secrets, addresses masked)")
+    report.add_argument("--notebook", default="01_error_overview", metavar="NAME",
+                        help="a notebook of notebooks/ (01_error_overview, 02_campaign_drilldown, "
+                             "03_recipient_quality, or part of a name) or a .ipynb path (default: the overview)")
+    _add_data_dir(report)
+    report.add_argument("--since", metavar="DATE", help="window start (ISO date/time; Prague time if naive)")
+    report.add_argument("--until", metavar="DATE", help="window end; a bare date includes that whole day")
+    report.add_argument("--campaign", type=_positive, nargs="+", action="extend", dest="campaigns", metavar="ID",
+                        help="only these campaigns (--campaign 1 2, or repeat the option); "
+                             "02_campaign_drilldown: the campaign to drill into")
+    report.add_argument("--id-send", type=_positive, metavar="N", help="02_campaign_drilldown: this one send")
+    report.add_argument("-o", "--output", metavar="FILE",
+                        help="the HTML file to write (default: reports/<name>_<date>T<time>.html)")
+    report.add_argument("--show-emails", action="store_true",
+                        help="show recipient addresses in full (such a report must not be shared)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(handler=_cmd_report)
+
+    demo = sub.add_parser("demo", parents=[common],
+                          help="the main job: fetch (simulator without credentials), summarise, render the overview report")
     _add_connection(demo)
     _add_data_dir(demo)
     demo.add_argument("--manifest", metavar="FILE", help="requests to follow when credentials are set")
     demo.add_argument("--seed", type=int, default=0, help="simulator seed")
+    demo.add_argument("--no-report", action="store_true", help="fetch and summarise only, render no report")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -266,6 +288,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         pass
     finally:
         sim.stop()
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import find_notebook, render_report
+
+    notebook = find_notebook(args.notebook)
+    print(f"Rendering {notebook.name} ...", file=sys.stderr, flush=True)
+    path = render_report(
+        notebook,
+        data_dir=args.data_dir,
+        since=args.since,
+        until=args.until,
+        campaigns=args.campaigns,
+        mask_emails=not args.show_emails,
+        output=args.output,
+        parameters={"id_send": args.id_send} if args.id_send else None,
+        progress=not args.quiet,
+    )
+    if args.show_emails:
+        print("warning: this report shows recipient addresses in full; do not share it", file=sys.stderr)
+    print(path)
     return EXIT_OK
 
 

@@ -1,8 +1,10 @@
-"""The main job: fetch results into the cache and summarise them.
+"""The main job: fetch results into the cache, summarise them, render the overview report.
 
 Without ``MAILKIT_CLIENT_ID`` / ``MAILKIT_CLIENT_MD5`` the built-in simulator starts on a
 free loopback port and the job fetches every request of its demo account over HTTP. With
-credentials and a manifest, the same job runs against Mailkit itself.
+credentials and a manifest, the same job runs against Mailkit itself. Either way it ends by
+rendering ``notebooks/01_error_overview.ipynb`` as an HTML report (addresses masked) and
+printing where the report is and how to open the notebooks.
 """
 from __future__ import annotations
 
@@ -64,4 +66,20 @@ def run_demo(args: argparse.Namespace) -> int:
     print(format_table(outcome.frame))
     for failure in outcome.failures:
         print(f"  failed: {failure}", file=sys.stderr)
+    if not getattr(args, "no_report", False):
+        _render_overview(args.data_dir)
     return 1 if outcome.failures else 0
+
+
+def _render_overview(data_dir) -> None:
+    """Render the overview report of the whole cache and say where it and the notebooks are."""
+    from .paths import resolve_data_dir
+    from .report import DEFAULT_NOTEBOOK, render_report
+
+    print(f"Rendering the overview report ({DEFAULT_NOTEBOOK}.ipynb) ...", file=sys.stderr, flush=True)
+    path = render_report(DEFAULT_NOTEBOOK, data_dir=data_dir)
+    print(f"\nReport (no code, no credentials, recipient addresses masked): {path}")
+    print("Notebooks: make lab   (or: .venv/bin/pip install -e '.[lab]' && .venv/bin/jupyter lab notebooks/)")
+    if data_dir is not None:
+        print(f"  this cache is not the default one: set data_dir = {str(resolve_data_dir(data_dir))!r} in a notebook's "
+              "parameters cell, or export MAILKIT_ANALYSIS_DATA")

@@ -1,0 +1,546 @@
+"""Display glue for the notebooks in ``notebooks/``: load a window, show tables and charts.
+
+The notebooks (and the HTML reports rendered from them) call only these helpers and the
+analysis, flag and chart functions of the package; nothing here computes a number.
+
+* :func:`load_window` reads one date window from the cache, with its flags and
+  denominators, and masks every recipient address in the frame *before* anything is shown
+  (see :func:`mailkit_analysis.recipients.mask_frame`), so no table, chart or export drawn
+  from it can hold a raw address.
+* :func:`show_table` shows a DataFrame as a readable HTML table (no index, thousands
+  separators, percentages, Prague times, every text HTML-escaped); :func:`show_flags`
+  shows the problem flags with their remedies.
+* :func:`show_chart` draws one of :mod:`mailkit_analysis.plots` and shows it as a PNG, or a
+  sentence when there is nothing to draw, so an empty window never crashes a notebook.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import warnings
+
+import pandas as pd
+
+# The cache's progress bars import tqdm.auto, which warns in a kernel without ipywidgets;
+# the notebooks never show a progress bar, so the warning is noise in a report.
+warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
+
+from .analysis import by_campaign, campaign_label  # noqa: E402
+from .cache import load_requests, load_sends  # noqa: E402
+from .cache.load import parse_bound  # noqa: E402
+from .frame import PRAGUE  # noqa: E402
+from .palette import SEVERITY_COLOURS  # noqa: E402
+from .recipients import mask_frame, mask_text  # noqa: E402
+from .window import flags_for_window  # noqa: E402
+
+__all__ = [
+    "Window",
+    "setup",
+    "load_window",
+    "note",
+    "show_window",
+    "show_focus",
+    "show_table",
+    "show_flags",
+    "show_chart",
+    "show_export",
+    "export_name",
+    "describe_window",
+]
+
+#: Pixels per inch of the charts: sharp on high-density screens, shown at 100 px per inch.
+CHART_DPI = 150
+_SHOWN_DPI = 100
+_TIME_FORMAT = "%Y-%m-%d %H:%M"
+_EMPTY = "–"
+
+
+def setup() -> None:
+    """Set readable chart defaults (font sizes, white background, no top/right frame).
+
+    Call once at the top of a notebook; charts keep the sizes :mod:`.plots` gives them.
+    """
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.dpi": _SHOWN_DPI,
+            "figure.facecolor": "white",
+            "font.size": 10,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- the window
+
+@dataclass
+class Window:
+    """One date window of the cache, ready to show.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The results frame of the window; addresses masked when ``masked``.
+    flags : pandas.DataFrame
+        The problem flags of the window (:func:`mailkit_analysis.window.flags_for_window`).
+    sends, recipients : pandas.DataFrame
+        Denominators for rates: cached sends, and the manifest's recipients per request.
+    since, until : pandas.Timestamp or None
+        The window as asked (``until`` exclusive); None = open.
+    masked : bool
+        Whether recipient addresses are masked.
+    campaigns : list of int or None
+        The campaigns the window was restricted to (None = all).
+    focus, focus_reason : str or None
+        After :meth:`focused`: which campaign or send the window was narrowed to, and why.
+    campaign_id, id_send : int or None
+        After :meth:`focused`: the campaign and the send shown.
+    """
+
+    frame: pd.DataFrame
+    flags: pd.DataFrame
+    sends: pd.DataFrame
+    recipients: pd.DataFrame
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    masked: bool = True
+    campaigns: list[int] | None = None
+    focus: str | None = None
+    focus_reason: str | None = None
+    campaign_id: int | None = None
+    id_send: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No error rows in the window."""
+        return self.frame.empty
+
+    @property
+    def label(self) -> str:
+        """The window as text: ``"2026-11-01 – 2026-11-20 (Europe/Prague)"``."""
+        dates = self.frame["date"].dropna()
+        first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
+        return describe_window(self.since, self.until, first, last)
+
+    @property
+    def freq(self) -> str:
+        """A period for charts over time: hours for up to 3 days, days up to 120, else weeks."""
+        dates = self.frame["date"].dropna()
+        span = (dates.max() - dates.min()) if len(dates) else pd.Timedelta(0)
+        if span <= pd.Timedelta(days=3):
+            return "h"
+        return "D" if span <= pd.Timedelta(days=120) else "W"
+
+    def rows(self, codes: Iterable[int]) -> pd.DataFrame:
+        """The window's rows with these error codes."""
+        return self.frame[self.frame["error_code"].isin([int(c) for c in codes]).fillna(False)]
+
+    def focused(self, campaign_id: int | None = None, id_send: int | None = None) -> "Window":
+        """Narrow the window to one send, or one campaign (by default the one with the most errors).
+
+        Parameters
+        ----------
+        campaign_id : int, optional
+            The campaign (``ID_MESSAGE``); default: the window's campaign when it was loaded
+            for exactly one, else the campaign with the most error rows.
+        id_send : int, optional
+            One send; wins over ``campaign_id``.
+
+        Returns
+        -------
+        Window
+            The same window with only those rows and flags, and ``focus`` saying which.
+        """
+        frame, flags = self.frame, self.flags
+        if id_send is not None:
+            keep = (frame["id_send"] == int(id_send)).fillna(False)
+            chosen = frame[keep]
+            campaign = chosen["campaign_id"].dropna()
+            name = chosen["campaign_name"].dropna()
+            what = f"send {int(id_send)}"
+            if len(campaign):
+                what += f" of {campaign_label(campaign.iloc[0], name.iloc[0] if len(name) else None)}"
+            return replace(self, frame=chosen.reset_index(drop=True),
+                           flags=flags[(flags["id_send"] == int(id_send)).fillna(False)].reset_index(drop=True),
+                           focus=what, focus_reason="the send asked for", id_send=int(id_send),
+                           campaign_id=int(campaign.iloc[0]) if len(campaign) else None)
+        if campaign_id is None and self.campaigns is not None and len(self.campaigns) == 1:
+            campaign_id = self.campaigns[0]
+        ranking = by_campaign(frame)
+        ranking = ranking[ranking["campaign_id"].notna()]
+        if campaign_id is None:
+            if ranking.empty:
+                return replace(self, frame=frame.iloc[:0], flags=flags.iloc[:0], focus="any campaign",
+                               focus_reason="no campaign had errors")
+            top = ranking.iloc[0]
+            campaign_id = int(top["campaign_id"])
+            why = (f"the campaign with the most error rows in the window, {top['errors']:,} of "
+                   f"{len(frame):,} ({len(ranking)} campaigns had errors)")
+        else:
+            why = "the campaign asked for"
+        campaign_id = int(campaign_id)
+        keep = (frame["campaign_id"] == campaign_id).fillna(False)
+        chosen = frame[keep]
+        names = chosen["campaign_name"].dropna()
+        label = campaign_label(campaign_id, names.iloc[0] if len(names) else None)
+        return replace(self, frame=chosen.reset_index(drop=True),
+                       flags=flags[(flags["campaign_id"] == campaign_id).fillna(False)].reset_index(drop=True),
+                       focus=label, focus_reason=why, campaign_id=campaign_id)
+
+
+def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
+                    first: pd.Timestamp | None = None, last: pd.Timestamp | None = None) -> str:
+    """A date window as text: ``"2026-11-01 – 2026-11-20 (Europe/Prague)"``.
+
+    Parameters
+    ----------
+    since, until : pandas.Timestamp or None
+        The bounds as :func:`~mailkit_analysis.cache.load.parse_bound` gives them (``until``
+        exclusive: a midnight ``until`` reads as the whole day before it).
+    first, last : pandas.Timestamp, optional
+        The first and last dates of the data, shown for an open bound.
+    """
+    if since is None and until is None and first is None and last is None:
+        return "all cached dates"
+    low = _since_text(since) if since is not None else (_day(first) if first is not None else "the first cached day")
+    high = _until_text(until) if until is not None else (_day(last) if last is not None else "now")
+    return f"{low} – {high} (Europe/Prague)"
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    stamp = pd.Timestamp(stamp)
+    stamp = stamp.tz_localize(PRAGUE) if stamp.tzinfo is None else stamp.tz_convert(PRAGUE)
+    return stamp.strftime("%Y-%m-%d")
+
+
+def _since_text(stamp: pd.Timestamp) -> str:
+    local = stamp.tz_convert(PRAGUE)
+    return local.strftime("%Y-%m-%d") if local == local.normalize() else local.strftime(_TIME_FORMAT)
+
+
+def _until_text(stamp: pd.Timestamp) -> str:
+    """``until`` is exclusive: a midnight bound reads as the (whole) day before it."""
+    local = stamp.tz_convert(PRAGUE)
+    if local == local.normalize():
+        return (local - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    return local.strftime(_TIME_FORMAT)
+
+
+def load_window(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    since=None,
+    until=None,
+    campaigns: Iterable[int] | None = None,
+    mask_emails: bool = True,
+    config=None,
+) -> Window:
+    """Read one window of the cache with its flags and denominators.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Data folder (default: the project's ``data/``, see :mod:`mailkit_analysis.paths`).
+    since, until : str, date or datetime, optional
+        The window (``since <= date < until``; a bare date ``until`` includes that day;
+        naive times are Prague time). None = open.
+    campaigns : iterable of int, optional
+        Only these campaigns.
+    mask_emails : bool, default True
+        Mask every recipient address (``j***@gmail.com``) in the frame and the flag texts
+        before anything is shown. Only set False for people allowed to see the addresses.
+    config : FlagConfig or path, optional
+        Flag thresholds.
+
+    Returns
+    -------
+    Window
+    """
+    campaigns = None if campaigns is None else [int(c) for c in campaigns]
+    found = flags_for_window(data_dir, since=since, until=until, campaigns=campaigns, config=config)
+    frame, flags = found.frame, found.flags
+    if mask_emails:
+        frame = mask_frame(frame)
+        flags = flags.assign(message=mask_text(flags["message"]), remedy=mask_text(flags["remedy"]))
+    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    sends = load_sends(data_dir)
+    sends = sends[_in_window(sends, "send_date", "id_send", frame, since_ts, until_ts, campaigns)]
+    requests = load_requests(data_dir)
+    recipients = requests[["request_id", "recipients", "id_send", "campaign_id", "sent_at"]]
+    recipients = recipients[recipients["recipients"].notna()]
+    recipients = recipients[_in_window(recipients, "sent_at", "request_id", frame, since_ts, until_ts, campaigns)]
+    return Window(frame=frame, flags=flags, sends=sends.reset_index(drop=True),
+                  recipients=recipients.reset_index(drop=True), since=since_ts, until=until_ts,
+                  masked=bool(mask_emails), campaigns=campaigns)
+
+
+def _in_window(table: pd.DataFrame, when: str, key: str, frame: pd.DataFrame, since, until, campaigns) -> pd.Series:
+    """Which denominators belong to the window: sent in it (and to the chosen campaigns), or
+    named by one of its rows. Without this, a rate would divide a week's errors by every
+    recipient ever sent."""
+    times = table[when]
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = pd.to_datetime(times, errors="coerce", format="mixed")
+        times = times.dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
+    inside = pd.Series(True, index=table.index)
+    if since is not None:
+        inside &= (times >= since).fillna(False)
+    if until is not None:
+        inside &= (times < until).fillna(False)
+    if campaigns is not None:
+        inside &= table["campaign_id"].isin(campaigns).fillna(False)
+    named = table[key].isin(frame[key].dropna().unique()).fillna(False)
+    return (inside | named).to_numpy()
+
+
+# --------------------------------------------------------------------------- showing
+
+def _display(obj, **kw) -> None:
+    from IPython.display import display
+
+    display(obj, **kw)
+
+
+def note(text: str) -> None:
+    """Show one sentence (Markdown) in the notebook and the report."""
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def show_window(window: Window) -> None:
+    """Say what the window holds: its dates, rows, requests, sends and campaigns, masking."""
+    masking = ("recipient addresses masked (j***@gmail.com)" if window.masked
+               else "**recipient addresses shown in full: do not share**")
+    if window.empty:
+        where = "the cache" if window.label == "all cached dates" else window.label
+        note(f"**No error rows in {where}.** Nothing failed in this window, or the cache "
+             f"holds nothing for it yet (`make run` fills it). Every section below says so too.")
+        return
+    frame = window.frame
+    note(
+        f"**{window.label}**: **{len(frame):,}** error rows in {frame['request_id'].nunique():,} "
+        f"requests, {frame['id_send'].nunique():,} sends and {frame['campaign_id'].nunique():,} "
+        f"campaigns; {len(window.flags):,} problems flagged; {masking}."
+    )
+
+
+def show_focus(window: Window) -> None:
+    """Say which campaign or send a :meth:`Window.focused` window shows, and how to pick another."""
+    what = html.escape(window.focus or "this choice")
+    if window.empty:
+        note(f"**Nothing to drill into**: no error rows for {what} in {window.label}.")
+        return
+    masking = "recipient addresses masked" if window.masked else "**recipient addresses shown in full: do not share**"
+    note(f"**{what}**, {html.escape(window.focus_reason or '')}: {len(window.frame):,} error rows in "
+         f"{window.label}; {masking}. For another one, set `campaigns = [ID]` or `id_send = ID` in the "
+         f"parameters cell (`--campaign ID` for a report).")
+
+
+def _is_rate(column: str) -> bool:
+    return column in ("share", "error_rate") or column.endswith("_share") or column.endswith("_rate")
+
+
+def _formatter(series: pd.Series, column: str) -> Callable:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return lambda v: _EMPTY if pd.isna(v) else v.tz_convert(PRAGUE).strftime(_TIME_FORMAT)
+    if _is_rate(column) and pd.api.types.is_numeric_dtype(series.dtype):
+        return lambda v: _EMPTY if pd.isna(v) else f"{float(v):.1%}"
+    if pd.api.types.is_integer_dtype(series.dtype) and not column.startswith(("id_", "campaign_id", "request_id")) \
+            and column not in ("error_code", "last_id_send", "last_request_id"):
+        return lambda v: _EMPTY if pd.isna(v) else f"{int(v):,}"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return lambda v: _EMPTY if pd.isna(v) else str(int(v))  # ids: no thousands separator
+    if pd.api.types.is_float_dtype(series.dtype):
+        return lambda v: _EMPTY if pd.isna(v) else f"{float(v):,.2f}"
+    return lambda v: _EMPTY if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+
+
+def _styled(table: pd.DataFrame, originals: list[str], wide: Iterable[str] = ()):
+    """A pandas Styler: no index, formatted, escaped, text left and numbers right."""
+    formats = {shown: _formatter(table[shown], original) for shown, original in zip(table.columns, originals)}
+    styler = table.style.hide(axis="index").format(formats, escape="html")
+    text = [c for c in table.columns if _is_text(table[c])]
+    numbers = [c for c in table.columns if c not in text]
+    styles = [
+        {"selector": "", "props": "border-collapse: collapse; margin: 0.2em 0 1.2em 0; font-size: 13px;"},
+        {"selector": "th", "props": "text-align: left; padding: 6px 10px; border-bottom: 2px solid #444;"
+                                    " background: #f4f4f4; white-space: nowrap;"},
+        {"selector": "td", "props": "padding: 5px 10px; border-bottom: 1px solid #ddd; vertical-align: top;"},
+    ]
+    styler = styler.set_table_styles(styles)
+    if text:
+        styler = styler.set_properties(subset=text, **{"text-align": "left", "white-space": "normal"})
+    if numbers:
+        styler = styler.set_properties(subset=numbers, **{"text-align": "right", "white-space": "nowrap",
+                                                          "font-variant-numeric": "tabular-nums"})
+    wide = [c for c in wide if c in table.columns]
+    if wide:
+        styler = styler.set_properties(subset=wide, **{"min-width": "18em", "max-width": "42em"})
+    return styler
+
+
+def show_table(
+    table: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    max_rows: int | None = 25,
+    empty: str = "Nothing to show for this window.",
+    wide: Iterable[str] = (),
+    what: str = "rows",
+) -> None:
+    """Show a DataFrame as a readable HTML table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        What to show; its index is not shown.
+    columns : mapping, optional
+        ``{column: heading}``: the columns to show, in order, with their headings.
+        Default: every column under its own name.
+    max_rows : int or None, default 25
+        Show the first rows only, and say how many there are.
+    empty : str
+        The sentence shown instead of an empty table.
+    wide : iterable of str
+        Headings of long-text columns that get more room (messages, remedies).
+    what : str
+        What a row is, for the "first N of M" sentence.
+    """
+    if table is None or table.empty:
+        note(empty)
+        return
+    columns = dict(columns) if columns else {c: c for c in table.columns}
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise KeyError(f"show_table: no column(s) {missing}; the table has {list(table.columns)}")
+    shown = table[list(columns)]
+    if max_rows is not None and len(shown) > max_rows:
+        note(f"The first {max_rows:,} of {len(shown):,} {what}:")
+        shown = shown.head(max_rows)
+    shown = shown.rename(columns=columns)
+    _display_html(_styled(shown, list(columns), wide).to_html())
+
+
+def _display_html(markup: str) -> None:
+    from IPython.display import HTML
+
+    _display(HTML(markup))
+
+
+def _severity_style(value) -> str:
+    colour = SEVERITY_COLOURS.get(str(value), "#777777")
+    return f"background-color: {colour}; color: white; font-weight: 600; text-transform: uppercase;" \
+           " font-size: 11px; letter-spacing: 0.03em; text-align: center;"
+
+
+def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30,
+               empty: str = "No problems flagged in this window.") -> None:
+    """Show problem flags with their remedies, most severe first.
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        What :func:`mailkit_analysis.flags.find_flags` (or a :class:`Window`) holds.
+    max_rows : int or None, default 30
+        Show the first flags only, and say how many there are.
+    empty : str
+        The sentence shown when there is no flag.
+    """
+    if flags is None or flags.empty:
+        note(empty)
+        return
+    columns = {"severity": "Severity", "message": "Problem", "remedy": "What to do", "count": "Rows",
+               "last_seen": "Last seen"}
+    shown = flags[list(columns)]
+    if max_rows is not None and len(shown) > max_rows:
+        note(f"The first {max_rows} of {len(shown)} flags (critical first):")
+        shown = shown.head(max_rows)
+    shown = shown.rename(columns=columns)
+    styler = _styled(shown, list(columns), wide=("Problem", "What to do"))
+    styler = styler.map(_severity_style, subset=["Severity"])
+    _display_html(styler.to_html())
+
+
+def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error rows in this window.",
+               alt: str | None = None, **kwargs) -> None:
+    """Draw ``plot(data, **kwargs)`` and show it as a PNG, or ``empty`` when there is no data.
+
+    The figure is rendered here and closed, so it shows the same in JupyterLab, with
+    papermill, and in the HTML report, and never twice.
+
+    Parameters
+    ----------
+    plot : callable
+        One of :mod:`mailkit_analysis.plots` (returns an Axes).
+    data : pandas.DataFrame
+        What to draw.
+    empty : str
+        The sentence shown instead of a chart of nothing.
+    alt : str, optional
+        Text alternative of the image (default: the chart's title).
+    **kwargs
+        Passed to ``plot``.
+    """
+    import matplotlib.pyplot as plt
+
+    if data is None or len(data) == 0:
+        note(empty)
+        return
+    ax = plot(data, **kwargs)
+    figure = ax.figure
+    try:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", facecolor="white")
+    finally:
+        plt.close(figure)
+    png = buffer.getvalue()
+    width, height = _png_size(png)
+    scale = _SHOWN_DPI / CHART_DPI
+    text = alt or ax.get_title() or "chart"
+    _display(
+        {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[chart: {text}]"},
+        raw=True,
+        metadata={"image/png": {"width": int(width * scale), "height": int(height * scale), "alt": text}},
+    )
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    # The IHDR chunk follows the 8-byte signature: width and height as big-endian uint32.
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+# --------------------------------------------------------------------------- exports
+
+def export_name(stem: str, window: Window, made: pd.Timestamp | None = None) -> str:
+    """A readable export file name: ``addresses-to-fix_2026-11-27T0105`` (+ ``_unmasked``)."""
+    made = (made or pd.Timestamp.now(tz=PRAGUE)).tz_convert(PRAGUE)
+    return f"{stem}_{made.strftime('%Y-%m-%dT%H%M')}" + ("" if window.masked else "_unmasked")
+
+
+def show_export(path: os.PathLike, table: pd.DataFrame, window: Window, what: str = "addresses") -> None:
+    """Say where an export went (relative to the data folder, never a machine path) and
+    whether its addresses are masked."""
+    from pathlib import Path
+
+    where = f"`exports/{html.escape(Path(path).name)}` in the data folder"
+    if window.masked:
+        masking = ("Its addresses are masked (`j***@gmail.com`) because `mask_emails` is True; set "
+                   "`mask_emails = False` in the parameters cell for a list you can act on, and keep that "
+                   "file to yourself.")
+    else:
+        masking = "**Its addresses are in full (`mask_emails` is False): do not share it.**"
+    note(f"Wrote {len(table):,} {what} to {where}. {masking}")
