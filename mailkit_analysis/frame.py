@@ -28,6 +28,7 @@ __all__ = [
     "build_results_frame",
     "build_results_table",
     "table_to_frame",
+    "nullable_types",
     "conform",
 ]
 
@@ -248,7 +249,7 @@ def build_results_table(
     return pa.Table.from_arrays(arrays, schema=RESULTS_SCHEMA)
 
 
-def _nullable_types(arrow_type: pa.DataType):
+def nullable_types(arrow_type: pa.DataType):
     """Arrow -> pandas nullable dtypes, so a missing id stays <NA> and text stays ``string``."""
     if pa.types.is_integer(arrow_type):
         return pd.Int64Dtype()
@@ -263,7 +264,7 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
     """An arrow table of results (cache schema) as the results frame."""
     if table.num_rows == 0:
         return empty_results_frame()
-    return conform(table.to_pandas(types_mapper=_nullable_types))
+    return conform(table.to_pandas(types_mapper=nullable_types))
 
 
 def build_results_frame(

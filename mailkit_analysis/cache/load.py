@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frame import PRAGUE, RESULT_COLUMNS, RESULTS_SCHEMA, conform, empty_results_frame, table_to_frame
+from ..frame import PRAGUE, RESULT_COLUMNS, RESULTS_SCHEMA, conform, empty_results_frame, nullable_types, table_to_frame
 from ..paths import CachePaths
 from .enrich import Enrichment, read_campaigns, read_sends
 from .schema import PARTITION_COLUMN, REQUESTS_SCHEMA
@@ -152,16 +152,8 @@ def load_results(
         table = enrichment.fill(table, request_campaigns)
     if campaigns is not None and table.num_rows and "campaign_id" in table.column_names:
         table = table.filter(pc.fill_null(pc.is_in(table.column("campaign_id"), value_set=_ints(wanted)), False))
-    frame = conform(table_to_frame(table) if read is None else table.to_pandas(types_mapper=_nullable))[RESULT_COLUMNS]
+    frame = conform(table_to_frame(table) if read is None else table.to_pandas(types_mapper=nullable_types))[RESULT_COLUMNS]
     return frame.sort_values(["date", "request_id"], kind="stable", na_position="last").reset_index(drop=True)
-
-
-def _nullable(arrow_type: pa.DataType):
-    if pa.types.is_integer(arrow_type):
-        return pd.Int64Dtype()
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return pd.StringDtype()
-    return None
 
 
 def load_requests(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:

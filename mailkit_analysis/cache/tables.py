@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..frame import nullable_types
 from .atomic import write_parquet_atomic
 from .schema import SCHEMA_VERSION, file_version, with_version
 
@@ -49,7 +50,7 @@ def read_small_table(path: Path, schema: pa.Schema, *, quarantine: Path | None =
     if problem is None:
         try:
             table = pq.read_table(path, schema=schema)
-            return table.to_pandas(types_mapper=_nullable)
+            return table.to_pandas(types_mapper=nullable_types)
         except Exception as exc:  # a file can pass the footer check and still be cut short
             problem = f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
     log.warning("cache file %s cannot be used: %s; its contents will be fetched again", path, problem)
@@ -64,14 +65,3 @@ def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> Non
     """Write ``frame`` atomically with ``schema`` and the schema version."""
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     write_parquet_atomic(with_version(table), path)
-
-
-def _nullable(arrow_type: pa.DataType):
-    """Arrow -> pandas nullable dtypes (Int64, boolean, string), so missing stays <NA>."""
-    if pa.types.is_integer(arrow_type):
-        return pd.Int64Dtype()
-    if pa.types.is_boolean(arrow_type):
-        return pd.BooleanDtype()
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return pd.StringDtype()
-    return None
