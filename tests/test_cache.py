@@ -304,6 +304,10 @@ def test_load_results_filters_match_pandas_filters(baseline):
     one = load_results(data, campaigns=[campaign])
     assert len(one) == int((full["campaign_id"] == campaign).sum()) > 0
 
+    narrow = load_results(data, columns=["error_code", "date"], codes=[2])
+    assert list(narrow.columns) == RESULT_COLUMNS and len(narrow) == int((full["error_code"] == 2).sum())
+    assert narrow["email"].isna().all()  # unread columns are missing, never invented
+
     ids = full["request_id"].drop_duplicates().head(5).tolist()
     some = load_results(data, request_ids=ids)
     assert set(some["request_id"]) == set(ids)
