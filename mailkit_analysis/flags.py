@@ -10,9 +10,13 @@ most severe first, each with a human message and the remedy from the code catalo
     Invalid or missing addresses (2, 3) in a send above a rate (when the send's size is
     known) or a count (when it is not); one flag per campaign, naming the worst domains.
 ``spike`` (warning)
-    A day on which a code occurred far more often than over its own recent past: daily
-    counts against the median of the previous days plus ``k`` scaled MADs, with a minimum
-    volume so that a handful of rows never alarms.
+    A day on which a code occurred far more often than over its own recent past. When the
+    sizes of the day's sends are known, its rate (rows per recipient sent that day) is set
+    against the median of the previous days' rates plus ``k`` scaled MADs, so that a day
+    with one large send, which has more rows of every code, is not a spike; without sizes,
+    the daily row counts are compared the same way. A minimum volume keeps a handful of
+    rows from ever alarming, and rows the ``setup`` or ``addresses`` rule already flagged
+    do not raise a second warning.
 ``unsubscribed`` (info)
     A campaign whose unsubscribed share (6) in the last days is well above its own history.
 ``unknown_code`` (warning)
@@ -98,11 +102,15 @@ class FlagConfig:
     spike_window_days : int
         Days before the day in question that form its baseline (the day itself excluded).
     spike_min_history_days : int
-        No spike is judged with fewer baseline days than this.
+        No spike is judged with fewer baseline days than this (by rate: days with sends
+        of known size; a day without sends says nothing of a rate).
     spike_k : float
-        Flag above median + k x MAD (MAD scaled by 1.4826).
+        Flag above median + k x MAD (MAD scaled by 1.4826) of the baseline days' rates,
+        or of their counts when the day's recipients are not known ...
     spike_min_count : int
-        ... and only with at least this many rows that day ...
+        ... only with at least this many rows that day (by rate: this many rows more than
+        the median rate gives for the day's recipients, since a large send alone can pass
+        any floor on the count) ...
     spike_min_ratio : float
         ... and at least this multiple of the median.
     spike_skip_codes : tuple of int
@@ -255,7 +263,7 @@ def find_flags(
         A results frame.
     sends, recipients : optional
         Denominators, as in :mod:`mailkit_analysis.analysis`; they turn counts into rates
-        (the address rule) and name how many recipients a failed request had.
+        (the address and spike rules) and name how many recipients a failed request had.
     config : FlagConfig, mapping or path, optional
         Thresholds; a mapping or a ``.toml``/``.json`` path is read with
         :meth:`FlagConfig.from_dict`/:meth:`FlagConfig.from_file`.
@@ -294,12 +302,21 @@ def find_flags(
         now = rows["date"].max()
     units = Denominators(rows, sends, recipients)
     found: list[dict] = []
+    # The Prague day of each row, and the rows an earlier rule has already flagged: a spike
+    # made of them would report the same incident a second time.
+    day = period_start(rows["date"], "D") if "spike" in chosen else None
+    explained = np.zeros(len(rows), dtype=bool)
     if "setup" in chosen:
         found += _setup_flags(rows, units, cfg)
+        if day is not None:  # every row of a set-up code is in a critical flag
+            explained |= rows["error_code"].isin(list(cfg.setup_codes)).fillna(False).to_numpy(dtype=bool)
     if "addresses" in chosen:
-        found += _address_flags(rows, units, cfg)
+        address_flags = _address_flags(rows, units, cfg)
+        found += address_flags
+        if day is not None:
+            explained |= _address_covered(rows, day, address_flags, cfg)
     if "spike" in chosen:
-        found += _spike_flags(rows, cfg)
+        found += _spike_flags(rows, day, units, cfg, now, explained)
     if "unsubscribed" in chosen and not pd.isna(now):
         found += _unsubscribed_flags(rows, units, cfg, now)
     if "unknown_code" in chosen:
@@ -503,7 +520,7 @@ def _address_flags(frame: pd.DataFrame, units: Denominators, cfg: FlagConfig) ->
 
 def _rolling_baseline(values: np.ndarray, window: int, min_days: int) -> tuple[np.ndarray, np.ndarray]:
     """Median and scaled MAD of the ``window`` values before each position (NaN without
-    ``min_days`` of history)."""
+    ``min_days`` of history; NaN values are not history)."""
     padded = np.concatenate([np.full(window, np.nan), values.astype(float)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, window)[: len(values)]
     enough = np.sum(~np.isnan(windows), axis=1) >= max(min_days, 1)
@@ -516,25 +533,191 @@ def _rolling_baseline(values: np.ndarray, window: int, min_days: int) -> tuple[n
     return median, mad
 
 
-def _spike_flags(frame: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
-    rows = _rows(frame, frame["date"].notna() & frame["error_code"].notna()
-                 & ~frame["error_code"].isin(list(cfg.spike_skip_codes)).fillna(False))
-    if rows.empty:
+def _daily_recipients(frame: pd.DataFrame, day: pd.Series, units: Denominators, cfg: FlagConfig,
+                      days: pd.DatetimeIndex, now: pd.Timestamp) -> np.ndarray:
+    """Recipients of the sends and requests active on each of ``days``; NaN where unknown.
+
+    A unit (a send, or a request that created none) is active on the day it was sent and on
+    every day it has error rows, so a send that runs past midnight counts on both days.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The results rows the flags are drawn from.
+    day : pandas.Series
+        The Prague day of each row of ``frame`` (NaT without a date).
+    units : Denominators
+        Sizes and send times of the units.
+    cfg : FlagConfig
+        Its ``setup_codes`` name the units left out.
+    days : pandas.DatetimeIndex
+        The days wanted.
+    now : pandas.Timestamp
+        Sends after it are not counted: their errors are not in the frame yet.
+
+    Returns
+    -------
+    numpy.ndarray
+        float recipients per day, NaN on a day without any unit or with a unit of unknown
+        size (a partial total would inflate that day's rates).
+    """
+    out = np.full(len(days), np.nan)
+    if not units.known:
+        return out
+    keys = unit_keys(frame)
+    dated = (day.notna() & keys.notna()).to_numpy()
+    table = units.units
+    placed = (table["sent"].notna() & (table["sent"] <= now)).to_numpy()
+    pairs = pd.concat(
+        [
+            pd.DataFrame({"unit": keys[dated].array, "day": day[dated].array}),
+            pd.DataFrame({"unit": pd.array(table.index[placed], dtype="Int64"),
+                          "day": period_start(table.loc[placed, "sent"], "D").array}),
+        ],
+        ignore_index=True,
+    ).drop_duplicates()
+    # A send failed on a set-up code reached none of its recipients, so it cannot produce
+    # an invalid address or an unsubscription: its size would only dilute the day's rates.
+    failed = keys[frame["error_code"].isin(list(cfg.setup_codes)).fillna(False).to_numpy()].dropna().unique()
+    pairs = pairs[~pairs["unit"].isin(failed).to_numpy()]
+    if pairs.empty:
+        return out
+    sizes = pd.Series(table["recipients"].reindex(pairs["unit"]).array, index=pairs.index)
+    per_day = complete_sum(sizes, pairs["day"]).reindex(days)
+    out = per_day.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    out[~(out > 0)] = np.nan
+    return out
+
+
+def _above(values, median: np.ndarray, mad: np.ndarray, cfg: FlagConfig) -> np.ndarray:
+    """Whether ``values`` clear both bars: ``k`` scaled MADs above the median (how unusual)
+    and ``spike_min_ratio`` times it (how much, which a near-zero MAD cannot provide)."""
+    with np.errstate(invalid="ignore"):
+        return (~np.isnan(median)) & (values >= cfg.spike_min_ratio * median) & (values > median + cfg.spike_k * mad)
+
+
+def _percent(rate: float) -> str:
+    """A rate for a message, with two decimals below 1 % so that small rates still differ."""
+    return f"{rate:.1%}" if rate >= 0.01 else f"{rate:.2%}"
+
+
+def _address_covered(frame: pd.DataFrame, day: pd.Series, address_flags: list[dict], cfg: FlagConfig) -> np.ndarray:
+    """Which rows an address warning already reports.
+
+    A warning names a campaign and spans the days from its first to its last bad send; a
+    person who has read it knows about that campaign's invalid and missing addresses on
+    those days, in its other sends too.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The results rows.
+    day : pandas.Series
+        The Prague day of each row.
+    address_flags : list of dict
+        What the address rule found.
+    cfg : FlagConfig
+        Its ``address_codes``.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, aligned with ``frame``.
+    """
+    out = np.zeros(len(frame), dtype=bool)
+    candidate = np.flatnonzero((frame["error_code"].isin(list(cfg.address_codes)) & day.notna())
+                               .fillna(False).to_numpy())
+    if not address_flags or not len(candidate):
+        return out
+    campaign = frame["campaign_id"].iloc[candidate].astype("Int64")
+    when = day.iloc[candidate]
+    for flag in address_flags:
+        same = campaign.isna() if flag["campaign_id"] is None else (campaign == flag["campaign_id"]).fillna(False)
+        first, last = period_start(pd.Series([flag["first_seen"], flag["last_seen"]]), "D")
+        out[candidate[(same & (when >= first) & (when <= last)).to_numpy(dtype=bool)]] = True
+    return out
+
+
+def _spike_flags(frame: pd.DataFrame, day: pd.Series, units: Denominators, cfg: FlagConfig,
+                 now: pd.Timestamp, explained: np.ndarray) -> list[dict]:
+    """Days on which a code was far more frequent than over its own recent past.
+
+    With the day's recipients known, the code's share of them (its daily rate) is compared
+    with the rates of the previous days: a day with one large send has more rows of every
+    code, which is volume, not a problem. Without them the daily row counts are compared.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The results rows.
+    day : pandas.Series
+        The Prague day of each row.
+    units : Denominators
+        Sizes of the sends and requests.
+    cfg : FlagConfig
+        The ``spike_*`` thresholds.
+    now : pandas.Timestamp
+        The moment of evaluation.
+    explained : numpy.ndarray
+        bool per row of ``frame``: rows another rule has already flagged. A spike that
+        does not clear the bars without them is not flagged again; one that does is
+        judged and named by the rest.
+
+    Returns
+    -------
+    list of dict
+        One flag per (day, code).
+    """
+    codes = frame["error_code"]
+    judged = (frame["date"].notna() & codes.notna()
+              & ~codes.isin(list(cfg.spike_skip_codes))).fillna(False).to_numpy(dtype=bool)
+    if not judged.any():
         return []
-    day = period_start(rows["date"], "D").rename("day")
-    counts = pd.Series(1, index=rows.index).groupby([day, rows["error_code"].astype("int64")]).size().unstack(fill_value=0)
-    full = pd.date_range(day.min().tz_localize(None), day.max().tz_localize(None), freq="D").tz_localize(PRAGUE)
-    counts = counts.reindex(full.as_unit("us"), fill_value=0)
+    judged_day, judged_code = day[judged].rename("day"), codes[judged].astype("int64")
+    counts = pd.Series(1, index=judged_day.index).groupby([judged_day, judged_code]).size().unstack(fill_value=0)
+    full = pd.date_range(judged_day.min().tz_localize(None), judged_day.max().tz_localize(None),
+                         freq="D").tz_localize(PRAGUE).as_unit("us")
+    counts = counts.reindex(full, fill_value=0)
+    recipients = _daily_recipients(frame, day, units, cfg, full, now)
+    # A day is judged by its rate when its recipients are known, by its count otherwise.
+    by_rate = ~np.isnan(recipients)
+    known_recipients = np.where(by_rate, recipients, 0.0)
+    window, min_days = cfg.spike_window_days, cfg.spike_min_history_days
     flags = []
     for code in counts.columns:
         values = counts[code].to_numpy()
-        median, mad = _rolling_baseline(values, cfg.spike_window_days, cfg.spike_min_history_days)
-        threshold = median + cfg.spike_k * mad
-        hit = (~np.isnan(median)) & (values >= cfg.spike_min_count) & (values >= cfg.spike_min_ratio * median) \
-            & (values > threshold)
-        for i in np.flatnonzero(hit):
+        # Days without a known rate are no history for the rates (NaN is skipped): a day
+        # without sends says nothing of how often a code occurs per recipient.
+        rates = np.where(by_rate, values / np.where(by_rate, recipients, 1.0), np.nan)
+        rate_median, rate_mad = _rolling_baseline(rates, window, min_days)
+        count_median, count_mad = _rolling_baseline(values, window, min_days)
+
+        def spiked(n, i):
+            """Whether ``n`` rows of the code on day(s) ``i`` make a spike."""
+            n = np.asarray(n)
+            by_count = _above(n, count_median[i], count_mad[i], cfg)
+            # (The share is only read on days judged by rate; elsewhere it divides by 1.)
+            by_share = _above(n / np.where(by_rate[i], recipients[i], 1.0), rate_median[i], rate_mad[i], cfg)
+            # By rate, the minimum volume counts the rows beyond what the usual rate gives
+            # for the day's recipients: on a day of ten times the usual volume the count
+            # alone passes any floor. The count is never below this excess.
+            usual = np.where(by_rate[i], rate_median[i] * known_recipients[i], 0.0)
+            with np.errstate(invalid="ignore"):
+                enough = n - usual >= cfg.spike_min_count
+            return enough & np.where(by_rate[i], by_share, by_count)
+
+        for i in np.flatnonzero(spiked(values, np.arange(len(values)))):
             when = counts.index[i]
-            group = rows[(day == when).to_numpy() & (rows["error_code"] == code).fillna(False).to_numpy()]
+            positions = np.flatnonzero(judged & (day == when).fillna(False).to_numpy()
+                                       & (codes == code).fillna(False).to_numpy())
+            done = explained[positions]
+            n = len(positions) - int(done.sum())
+            if done.any():
+                # Another flag already reports these rows; what is left must spike on its own.
+                if not spiked(n, i):
+                    continue
+                positions = positions[~done]
+            group = frame.iloc[positions][_RULE_COLUMNS]
             campaign_id = _dominant(group, "campaign_id", cfg.dominant_share)
             id_send = _dominant(group, "id_send", cfg.dominant_share)
             where = ""
@@ -544,14 +727,20 @@ def _spike_flags(frame: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
                 where = f"; {share:.0%} from {_campaign_words(campaign_id, name, word='campaign')}"
                 if id_send is not None:
                     where += f" send {int(id_send)}"
+            if done.any():
+                where += f" (besides {int(done.sum()):,} rows flagged by another rule)"
             label = lookup(code).label if code in CATALOGUE else f"{code} unknown"
             # The effective bar is the higher of the MAD threshold and the ratio floor.
-            bar = max(threshold[i], cfg.spike_min_ratio * median[i], cfg.spike_min_count)
-            message = (
-                f"Code {label} spiked on {when:%Y-%m-%d}: {values[i]:,} rows against a "
-                f"{cfg.spike_window_days}-day median of {median[i]:g} (alarm above {bar:.0f}){where}"
-            )
-            flags.append(_flag("warning", "spike", code, group, values[i], message, lookup(code).remedy,
+            if by_rate[i]:
+                bar = max(rate_median[i] + cfg.spike_k * rate_mad[i], cfg.spike_min_ratio * rate_median[i])
+                measure = (f"{n:,} rows, {_percent(n / recipients[i])} of {int(recipients[i]):,} recipients, "
+                           f"against a {window}-day median of {_percent(rate_median[i])} (alarm above {_percent(bar)})")
+            else:
+                bar = max(count_median[i] + cfg.spike_k * count_mad[i], cfg.spike_min_ratio * count_median[i],
+                          cfg.spike_min_count)
+                measure = f"{n:,} rows against a {window}-day median of {count_median[i]:g} (alarm above {bar:.0f})"
+            message = f"Code {label} spiked on {when:%Y-%m-%d}: {measure}{where}"
+            flags.append(_flag("warning", "spike", code, group, n, message, lookup(code).remedy,
                                campaign_id=campaign_id, id_send=id_send))
     return flags
 

@@ -3,8 +3,9 @@
 :class:`ResultsBuilder` makes small frames with known numbers: a steady background of
 invalid (2) and unsubscribed (6) rows, plus incidents planted on purpose (a send that fails
 on a missing attachment, an invalid template, a surge of invalid addresses, a typo-domain
-cluster, an unknown code). It also returns the denominators (``sends_frame``,
-``recipients_frame``) that the planted sends imply, so rates can be checked by hand.
+cluster, an unknown code) and a non-incident (a large send with the usual rates). It also
+returns the denominators (``sends_frame``, ``recipients_frame``) that the planted sends
+imply, so rates can be checked by hand.
 
 :func:`big_frame` makes a million rows over 300 campaigns with numpy in about a second,
 for the charts' scale tests.
@@ -113,14 +114,24 @@ class ResultsBuilder:
     def background(self, campaigns: dict[int, str], days: int = 28, sends_per_day: int = 2,
                    recipients: int = 500, rates: dict[int, float] | None = None) -> "ResultsBuilder":
         """Every campaign sends ``sends_per_day`` times a day with binomial noise on each code."""
-        rates = {2: 0.01, 6: 0.02} if rates is None else rates
         for day in range(days):
             for campaign_id, name in campaigns.items():
                 for k in range(sends_per_day):
-                    send = self.send(campaign_id, name, day, recipients, hour=8 + 4 * k)
-                    for code, rate in rates.items():
-                        self.errors(send, code, int(self.rng.binomial(recipients, rate)))
+                    self._usual_errors(self.send(campaign_id, name, day, recipients, hour=8 + 4 * k), rates)
         return self
+
+    def _usual_errors(self, send: PlantedSend, rates: dict[int, float] | None) -> None:
+        for code, rate in ({2: 0.01, 6: 0.02} if rates is None else rates).items():
+            self.errors(send, code, int(self.rng.binomial(send.recipients, rate)))
+
+    # -- not incidents -------------------------------------------------------------------
+    def large_send(self, campaign_id: int, name: str, day: int, recipients: int,
+                   rates: dict[int, float] | None = None, hour: int = 14) -> PlantedSend:
+        """A send of unusual size with the background's per-recipient rates: more rows of
+        every code, and no problem."""
+        send = self.send(campaign_id, name, day, recipients, hour=hour)
+        self._usual_errors(send, rates)
+        return send
 
     # -- planted incidents ---------------------------------------------------------------
     def missing_attachment(self, campaign_id: int, name: str, day: int, recipients: int = 240) -> PlantedSend:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -65,17 +66,30 @@ def test_request_failure_without_a_send_is_flagged_per_request(flags, incidents)
     assert "80 recipients not sent" in flag["message"]
 
 
-def test_surge_of_invalid_addresses_is_a_spike_and_an_address_warning(flags, incidents):
+def test_surge_of_invalid_addresses_is_one_address_warning(flags, incidents):
     _, planted = incidents
     surge = planted["surge"]
-    spike = _only(flags, rule="spike", error_code=2)
-    assert (spike["severity"], spike["campaign_id"], spike["id_send"]) == ("warning", 103, surge.id_send)
-    assert spike["count"] >= 400
-    assert spike["message"].startswith(f"Code 2 invalid_address spiked on {surge.at:%Y-%m-%d}")
-    assert "campaign 'Newsletter'" in spike["message"]
     address = _only(flags, rule="addresses", campaign_id=103)
     assert (address["severity"], address["id_send"], address["count"]) == ("warning", surge.id_send, 400)
     assert "20.0% of its 2,000 recipients" in address["message"]
+    # The same rows make a spike of code 2 that day, which the address warning already reports.
+    assert not ((flags["rule"] == "spike") & (flags["error_code"] == 2)).any()
+
+
+def test_surge_of_invalid_addresses_is_a_rate_spike_on_its_own(incidents):
+    builder, planted = incidents
+    surge = planted["surge"]
+    for denominators in ({"sends": builder.sends_frame()}, {"recipients": builder.recipients_frame()}):
+        spike = _only(find_flags(builder.frame(), rules=["spike"], **denominators), rule="spike")
+        assert (spike["severity"], spike["error_code"], spike["campaign_id"], spike["id_send"]) == (
+            "warning", 2, 103, surge.id_send)
+        assert spike["count"] >= 400 and spike["first_seen"].date() == surge.at.date()
+        assert spike["message"].startswith(f"Code 2 invalid_address spiked on {surge.at:%Y-%m-%d}: ")
+        assert "of 6,000 recipients" in spike["message"] and "campaign 'Newsletter'" in spike["message"]
+    # Without denominators the day's count stands in for its rate.
+    spike = _only(find_flags(builder.frame(), rules=["spike"]), rule="spike")
+    assert (spike["campaign_id"], spike["id_send"]) == (103, surge.id_send)
+    assert "recipients" not in spike["message"]
 
 
 def test_typo_cluster_is_an_address_warning_naming_the_domain(flags, incidents):
@@ -96,7 +110,7 @@ def test_unknown_code_is_a_warning_once(flags, incidents):
 
 
 def test_nothing_else_is_flagged_and_the_order_is_severity_then_count(flags):
-    assert sorted(flags["rule"]) == sorted(["setup"] * 3 + ["spike", "addresses", "addresses", "unknown_code"])
+    assert sorted(flags["rule"]) == sorted(["setup"] * 3 + ["addresses", "addresses", "unknown_code"])
     rank = flags["severity"].map(SEVERITIES.index).tolist()
     assert rank == sorted(rank)
     for _, group in flags.groupby("severity"):
@@ -118,6 +132,67 @@ def test_clean_frame_raises_no_critical_or_warning(seed):
     for denominators in ({}, {"sends": builder.sends_frame()}, {"recipients": builder.recipients_frame()}):
         flags = find_flags(builder.frame(), **denominators)
         assert not flags["severity"].isin(["critical", "warning"]).any(), flags["message"].tolist()
+
+
+def test_large_send_with_usual_rates_is_no_spike():
+    # One send a day of 1,000 recipients, and on day 20 one more of 10,000: ten times the
+    # rows of every code, at the same per-recipient rates.
+    builder = ResultsBuilder(seed=1).background({105: "Akce"}, days=28, sends_per_day=1, recipients=1000)
+    large = builder.large_send(105, "Akce", day=20, recipients=10_000)
+    frame = builder.frame()
+    by_count = find_flags(frame, rules=["spike"])
+    assert sorted(by_count["error_code"]) == [2, 6]  # counts alone cannot tell volume from a spike
+    assert set(by_count["first_seen"].dt.date) == {large.at.date()}
+    for denominators in ({"sends": builder.sends_frame()}, {"recipients": builder.recipients_frame()},
+                         {"sends": builder.sends_frame(), "recipients": builder.recipients_frame()}):
+        flags = find_flags(frame, **denominators)
+        assert not flags["severity"].isin(["critical", "warning"]).any(), flags["message"].tolist()
+
+
+def test_rate_jump_on_a_normal_send_is_a_spike():
+    builder = ResultsBuilder(seed=2).background({106: "Upomínka"}, days=28, sends_per_day=1, recipients=2000,
+                                                rates={2: 0.008, 6: 0.02})
+    jump = builder.send(106, "Upomínka", day=25, recipients=2000, hour=13)
+    builder.errors(jump, 2, 80)  # 4 %: five times the usual rate, below the address rule's 5 %
+    builder.errors(jump, 6, 40)
+    for denominators in ({"sends": builder.sends_frame()}, {"recipients": builder.recipients_frame()}):
+        flags = find_flags(builder.frame(), **denominators)
+        spike = _only(flags, severity="warning")
+        assert (spike["rule"], spike["error_code"], spike["campaign_id"], spike["id_send"]) == (
+            "spike", 2, 106, jump.id_send)
+        assert spike["message"].startswith(f"Code 2 invalid_address spiked on {jump.at:%Y-%m-%d}: ")
+        assert "of 4,000 recipients" in spike["message"] and "campaign 'Upomínka'" in spike["message"]
+        assert spike["count"] >= 80 and spike["first_seen"].date() == jump.at.date()
+
+
+def test_a_spike_beside_an_address_warning_is_judged_without_its_rows():
+    # One surge already flagged by the address rule (campaign 101) and, the same day, a
+    # second one spread over small sends of campaign 102 that the address rule cannot see.
+    builder = ResultsBuilder(seed=4).background({101: "Potvrzení objednávky", 102: "Faktura"}, days=28,
+                                                sends_per_day=1, recipients=1000, rates={2: 0.01})
+    surge = builder.address_surge(101, "Potvrzení objednávky", day=25, n=300, recipients=1000)
+    for k in range(20):  # 9 % each, but under the address rule's 10 rows per send
+        builder.errors(builder.send(102, "Faktura", day=25, recipients=100, hour=14 + k // 4), 2, 9)
+    frame, sends = builder.frame(), builder.sends_frame()
+    flags = find_flags(frame, sends)
+    assert _only(flags, rule="addresses")["campaign_id"] == 101
+    spike = _only(flags, rule="spike")
+    assert spike["campaign_id"] == 102 and 180 <= spike["count"] < 300
+    # The surge and the usual rows of campaign 101 that day are the address warning's.
+    flagged = int(re.search(r"besides (\d+) rows flagged by another rule", spike["message"]).group(1))
+    assert flagged >= 300
+    alone = _only(find_flags(frame, sends, rules=["spike"]), rule="spike")
+    assert (alone["campaign_id"], alone["id_send"]) == (101, surge.id_send) and alone["count"] > 300
+
+
+def test_setup_codes_are_not_spikes_even_when_not_skipped(incidents):
+    builder, _ = incidents
+    flags = find_flags(builder.frame(), builder.sends_frame(), spike_skip_codes=[], spike_min_history_days=1)
+    assert not ((flags["rule"] == "spike") & flags["error_code"].isin([1, 4, 5, 7, 8])).any()
+    assert (flags["severity"] == "critical").sum() == 3
+    alone = find_flags(builder.frame(), builder.sends_frame(), rules=["spike"], spike_skip_codes=[],
+                       spike_min_history_days=1)
+    assert set(alone["error_code"]) & {1, 4, 8}  # what the set-up rule would have reported
 
 
 def test_small_numbers_never_spike():
