@@ -14,7 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import MailkitResponseError
-from .frame import RESULTS_SCHEMA, build_results_table, rows_to_columns, table_to_frame
+from .frame import RESULTS_SCHEMA, WIRE_FIELDS, build_results_table, rows_to_columns, table_to_frame
+from .wire.columns import WireColumns
+from .wire.json_columns import dict_rows_to_columns
 
 __all__ = ["ResultsAnswer", "parse_results_answer", "STATUS_OK", "STATUS_ERROR"]
 
@@ -101,7 +103,7 @@ def parse_results_answer(
         raise MailkitResponseError("status 'ERROR' came without 'results'", **where)
     if results is None or results == "":
         results = []
-    if not isinstance(results, list):
+    if not isinstance(results, (list, WireColumns)):
         raise MailkitResponseError(f"'results' is a {type(results).__name__}, not a list", **where)
     fetched = pd.Timestamp(fetched_at)
     fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
@@ -109,7 +111,16 @@ def parse_results_answer(
         table = RESULTS_SCHEMA.empty_table()
     else:
         try:
-            table = build_results_table(rows_to_columns(results), request_id=request_id, fetched_at=fetched)
+            table = build_results_table(_wire_columns(results), request_id=request_id, fetched_at=fetched)
         except MailkitResponseError as exc:
             raise MailkitResponseError(exc.message, **where) from None
     return ResultsAnswer(int(request_id), id_send, status, table, fetched)
+
+
+def _wire_columns(results) -> dict:
+    """Field -> values: handed over by a columnar decoder, pivoted in C for plain dict rows,
+    or by the general pivot (which also names the row that is not a struct)."""
+    if isinstance(results, WireColumns):
+        return results.columns
+    columns = dict_rows_to_columns(results, WIRE_FIELDS)
+    return columns.columns if columns is not None else rows_to_columns(results)

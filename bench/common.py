@@ -1,0 +1,163 @@
+"""What the bench scripts share: running a step in a fresh process, inputs, the table.
+
+Timings on a shared machine are noisy, so every line of the table measures the naive way
+and the toolkit's way in the same run, alternating (naive, toolkit, naive, toolkit, ...),
+and reports the median of each.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STEPS = HERE / "steps.py"
+
+
+@dataclass
+class Measured:
+    """The runs of one way of doing a step."""
+
+    label: str
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_mb)
+
+
+def run_step(name: str, *args, timeout: float = 3600) -> dict:
+    """Run one step of ``steps.py`` in a fresh interpreter; returns its JSON line."""
+    done = subprocess.run(
+        [sys.executable, str(STEPS), name, *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"step {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(label: str, name: str, *args, into: Measured | None = None) -> Measured:
+    result = run_step(name, *args)
+    into = into or Measured(label)
+    into.seconds.append(result["seconds"])
+    into.peak_mb.append(max(result["peak_mb"], result.get("children_peak_mb") or 0.0))
+    into.note = result["note"]
+    return into
+
+
+def interleaved(naive: tuple, toolkit: tuple, repeat: int) -> tuple[Measured, Measured]:
+    """``naive``/``toolkit`` are ``(label, step name, *args)``; run them alternately."""
+    first, second = Measured(naive[0]), Measured(toolkit[0])
+    for _ in range(repeat):
+        measure(naive[0], *naive[1:], into=first)
+        measure(toolkit[0], *toolkit[1:], into=second)
+    return first, second
+
+
+# --------------------------------------------------------------------------- the table
+
+@dataclass
+class Line:
+    """One line of the table: a task, the naive way, the toolkit's way (either may be absent)."""
+
+    task: str
+    naive: Measured | None
+    toolkit: Measured | None
+    comment: str = ""
+
+
+def machine() -> str:
+    import duckdb
+    import pandas
+    import pyarrow
+
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, pandas {pandas.__version__}, "
+        f"pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}"
+    )
+
+
+def format_table(lines: list[Line], title: str) -> str:
+    header = ("task", "naive way", "s", "peak MB", "toolkit way", "s", "peak MB", "speed-up")
+    rows = [header]
+    for line in lines:
+        naive, toolkit = line.naive, line.toolkit
+        ratio = f"{naive.median / toolkit.median:.1f}x" if naive and toolkit and toolkit.median > 0 else "-"
+        rows.append((
+            line.task,
+            naive.label if naive else "-",
+            f"{naive.median:.2f}" if naive else "-",
+            f"{naive.peak:.0f}" if naive else "-",
+            toolkit.label if toolkit else line.comment,
+            f"{toolkit.median:.2f}" if toolkit else "-",
+            f"{toolkit.peak:.0f}" if toolkit else "-",
+            ratio,
+        ))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    numeric = {2, 3, 5, 6, 7}
+    out = [title, ""]
+    for k, row in enumerate(rows):
+        cells = [str(c).rjust(w) if i in numeric else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        out.append("  ".join(cells).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    notes = [f"  {line.task}: {line.toolkit.note if line.toolkit else line.comment}" for line in lines]
+    out += ["", "seconds: median of the runs; peak MB: largest peak RSS of a run (fresh process each)", *notes]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def prepare_bodies(folder: Path, rows: int) -> tuple[Path, Path]:
+    """A ``results`` answer of ``rows`` simulator rows, as Mailkit's JSON and XML-RPC."""
+    import json as json_module
+
+    from mailkit_analysis.simulator import SimulatedAccount
+    from mailkit_analysis.simulator.xmlrpc_api import dump_response
+
+    account = SimulatedAccount(seed=1, n_requests=max(100, rows // 10))
+    picked: list[dict] = []
+    for found in account.all_rows().values():
+        picked.extend(found)
+        if len(picked) >= rows:
+            break
+    if len(picked) < rows:
+        raise RuntimeError("the simulator account is too small for that many rows")
+    picked = picked[:rows]
+    order = ("ID_SEND_MESSAGE", "ID_SEND", "ID_EMAIL", "DATE", "EMAIL", "ERROR_CODE", "INFO")  # Mailkit's page
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, xml_path = folder / "answer.json", folder / "answer.xml"
+    json_rows = [{key: row[key] for key in order} for row in picked]
+    json_path.write_bytes(
+        json_module.dumps({"error_status": 1, "status": "ERROR", "results": json_rows}, ensure_ascii=False).encode("utf-8")
+    )
+    xml_path.write_bytes(dump_response({"status": "ERROR", "results": picked}))
+    return json_path, xml_path
+
+
+def prepare_cache(folder: Path, rows: int) -> Path:
+    """A generated cache of ``rows`` rows (reused when the folder already holds one)."""
+    from mailkit_analysis.cache import cache_info
+    from mailkit_analysis.generate import generate_cache
+
+    if (folder / "cache" / "requests.parquet").exists() and cache_info(folder).rows == rows:
+        return folder
+    made = generate_cache(folder, rows, seed=0)
+    print(f"  generated {made}", file=sys.stderr)
+    return folder
+
+
+def size_label(rows: int) -> str:
+    return f"{rows / 1e6:g}M" if rows >= 1_000_000 else f"{rows / 1e3:g}k"

@@ -1,0 +1,122 @@
+"""The toolkit's benchmarks in one table: the naive way and the toolkit's way, side by side.
+
+    python bench/run.py [--quick] [--only parse,fetch,summaries,report] [--summary-rows 1000000,3000000]
+                        [--work DIR]
+
+Lines (each way measured in a fresh process, alternating with the other, median shown):
+
+* parse a 100,000-row ``results`` answer: ``json.loads`` / ``xmlrpc.client.loads`` +
+  ``pd.DataFrame`` + per-column fixes vs. the toolkit's decoders + ``parse_results_answer``;
+* fetch 1,000 requests at 50 ms latency from the simulator: a sequential loop vs.
+  ``fetch_results`` with 16 workers, and the warm re-run (see ``bench/fetch.py``);
+* summarise a generated 10-million-row cache by day and code, and by campaign:
+  ``pd.read_parquet`` of everything + groupby vs. :mod:`mailkit_analysis.aggregate`; and by
+  campaign with error rates, ``load_results`` + ``analysis.by_campaign`` vs. the same;
+* render the overview report (``report.render_report``) on a 1-million-row cache.
+
+``--quick`` uses 200 requests, a 1-million-row cache for the summaries and a 100,000-row one
+for the report, and a single run per way. Generated caches are kept under ``--work`` (a
+temporary folder by default) and reused when they exist.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Line, format_table, interleaved, machine, measure, prepare_bodies, prepare_cache, size_label  # noqa: E402
+from fetch import fetch_lines  # noqa: E402
+
+PARTS = ("parse", "fetch", "summaries", "report")
+
+
+def parse_lines(work: Path, rows: int, repeat: int) -> list[Line]:
+    json_path, xml_path = prepare_bodies(work / "bodies", rows)
+    lines = []
+    for transport, path in (("JSON", json_path), ("XML-RPC", xml_path)):
+        naive_step = "parse-naive-json" if transport == "JSON" else "parse-naive-xmlrpc"
+        toolkit_step = "parse-toolkit-json" if transport == "JSON" else "parse-toolkit-xmlrpc"
+        naive_label = ("json.loads" if transport == "JSON" else "xmlrpc.client.loads") + " + DataFrame + fixes"
+        toolkit_label = ("decode_json_answer" if transport == "JSON" else "decode_xmlrpc_results") + " + parse_results_answer"
+        naive, toolkit = interleaved((naive_label, naive_step, path), (toolkit_label, toolkit_step, path), repeat)
+        size = path.stat().st_size / 1e6
+        lines.append(Line(f"parse {size_label(rows)} rows, {transport} ({size:.0f} MB)", naive, toolkit))
+    return lines
+
+
+def summary_lines(work: Path, rows: int, repeat: int, rates: bool = True) -> list[Line]:
+    data = prepare_cache(work / f"cache-{rows}", rows)
+    label = size_label(rows)
+    days = interleaved(("read_parquet(all) + groupby", "days-naive", data),
+                       ("counts_over_time_from_cache", "days-toolkit", data), repeat)
+    campaigns = interleaved(("read_parquet(all) + groupby", "campaigns-naive", data),
+                            ("by_campaign_from_cache(rates=False)", "campaigns-toolkit", data), repeat)
+    lines = [
+        Line(f"summarise {label} rows by day and code", *days),
+        Line(f"summarise {label} rows by campaign", *campaigns),
+    ]
+    if rates:
+        with_rates = interleaved(("load_results + analysis.by_campaign", "rates-pandas", data),
+                                 ("by_campaign_from_cache", "rates-toolkit", data), repeat)
+        lines.append(Line(f"by campaign with error rates, {label} rows", *with_rates))
+    return lines
+
+
+def report_lines(work: Path, rows: int) -> list[Line]:
+    try:
+        from mailkit_analysis.report import render_report  # noqa: F401
+    except ImportError:
+        return [Line("report", None, None, "TODO report: not available yet")]
+    data = prepare_cache(work / f"cache-{rows}", rows)
+    rendered = measure("render_report(01_error_overview)", "report", data, work / "report.html")
+    return [Line(f"render the overview report, {size_label(rows)} rows", None, rendered)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one run per way (CI)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--summary-rows", default=None, help="cache sizes for the summaries, e.g. 1000000,3000000,10000000")
+    parser.add_argument("--work", default=None, help="folder for inputs and generated caches (kept; default: temporary)")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts {sorted(unknown)}; choose from {','.join(PARTS)}")
+    quick = args.quick
+    repeat = 1 if quick else 3
+    summary_sizes = [int(s) for s in args.summary_rows.split(",")] if args.summary_rows else [1_000_000 if quick else 10_000_000]
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="mailkit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    lines: list[Line] = []
+    try:
+        if "parse" in parts:
+            print("parse ...", file=sys.stderr)
+            lines += parse_lines(work, 100_000, repeat)
+        if "fetch" in parts:
+            print("fetch ...", file=sys.stderr)
+            fetch_dir = work / "fetch"
+            shutil.rmtree(fetch_dir, ignore_errors=True)
+            fetch_dir.mkdir()
+            lines += fetch_lines(200 if quick else 1000, 50.0, 16, fetch_dir)
+        if "summaries" in parts:
+            for rows in summary_sizes:
+                print(f"summaries {size_label(rows)} ...", file=sys.stderr)
+                lines += summary_lines(work, rows, 1 if quick or rows > 3_000_000 else 2)
+        if "report" in parts:
+            print("report ...", file=sys.stderr)
+            lines += report_lines(work, 100_000 if quick else 1_000_000)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    mode = "quick" if quick else "full"
+    print(format_table(lines, f"mailkit-analysis bench ({mode}; {machine()})"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
