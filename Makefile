@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 
 LAB_STAMP := $(VENV)/.lab-installed
 
-.PHONY: run test venv lab report clean
+.PHONY: run test venv lab report bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ $(LAB_STAMP): $(STAMP)
 
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# Naive way vs the toolkit, measured in one run (BENCH_ARGS="--quick" for a short one).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -181,8 +181,8 @@ def fetch_results(
     settle_minutes: float = 30.0,
     enrich: bool = True,
     progress: bool | None = None,
-    flush_every: int = 100,
-    flush_seconds: float = 2.0,
+    flush_every: int = 250,
+    flush_seconds: float = 5.0,
     clock: Callable[[], pd.Timestamp] | None = None,
 ) -> FetchOutcome:
     """Fetch results into the cache and return the frame of the requested ids.
@@ -211,6 +211,10 @@ def fetch_results(
         first fetch, when ``sent_at`` is unknown) is final and never fetched again.
     enrich : bool
         Fetch campaign names and send counts when new ones appear (best effort).
+    flush_every, flush_seconds : int, float
+        Answers are written in batches of this many, or at least this often; a crash loses
+        at most one batch, which the next run fetches again. Each batch rewrites the month
+        files it touches, so fewer, larger batches fetch faster.
 
     Returns
     -------
