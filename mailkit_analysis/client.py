@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from typing import Any, Callable, Literal

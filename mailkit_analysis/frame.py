@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from .codes import CATALOGUE, UNKNOWN
 from .errors import MailkitResponseError
-from .redaction import redact
+from .redaction import mask_addresses, redact
 
 __all__ = [
     "PRAGUE",
@@ -112,7 +112,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bad_value(field: str, row: int, value, reason: str) -> MailkitResponseError:
-    shown = redact(repr(value))  # before cutting: a cut secret would escape redact()
+    # Redact and mask before cutting: a cut secret or address would escape both.
+    shown = mask_addresses(redact(repr(value)))
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return MailkitResponseError(f"results[{row}].{field} {reason}: {shown}")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .domains import extract_domains, mask_email, mask_emails, suggest_domains
+from .redaction import ADDRESS_IN_TEXT
 
 __all__ = [
     "NO_ADDRESS",
@@ -53,7 +54,7 @@ FIX_COLUMNS = [
 
 # Something that looks like an address inside a sentence: a run without blanks or quotes
 # around an "@". Loose on purpose: masking a non-address costs nothing, missing one leaks it.
-_ADDRESS_IN_TEXT = re.compile(r"[^\s@<>\"'(),;:\[\]]+@+[^\s@<>\"'(),;:\[\]]*")
+_ADDRESS_IN_TEXT = ADDRESS_IN_TEXT  # shared with the error-message masking
 # A plain address whose domain can be swapped for a suggestion.
 _SIMPLE_ADDRESS = re.compile(r"^(?P<local>[^@\s;,<>]+)@(?P<domain>[^@\s;,<>]+)$")
 

@@ -10,7 +10,6 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from simhelpers import ANCHOR, settled_manifest
 

@@ -406,3 +406,18 @@ def test_every_error_made_in_a_test_is_checked_for_the_md5(md5_never_in_errors):
 def test_every_error_is_a_mailkit_error():
     for cls in (MailkitAPIError, MailkitAuthError, MailkitResponseError):
         assert issubclass(cls, MailkitError)
+
+
+def test_excerpts_and_value_messages_mask_recipient_addresses():
+    from mailkit_analysis.errors import MailkitResponseError
+    from mailkit_analysis.results import parse_results_answer
+    from mailkit_analysis.wire import decode_json_answer
+
+    cut = b'{"error_status": 1, "status": "ERROR", "results": [{"EMAIL": "jana.novakova@seznam.cz", "ERROR_CODE": 2'
+    with pytest.raises(MailkitResponseError) as info:
+        decode_json_answer(cut)
+    assert "jana.novakova@seznam.cz" not in str(info.value) and "j***@seznam.cz" in str(info.value)
+    answer = {"status": "ERROR", "results": [{"ERROR_CODE": "petr.svoboda@email.cz", "EMAIL": "x"}]}
+    with pytest.raises(MailkitResponseError) as info:
+        parse_results_answer(answer, request_id=1, fetched_at=FETCHED_AT)
+    assert "petr.svoboda" not in str(info.value) and "p***@email.cz" in str(info.value)

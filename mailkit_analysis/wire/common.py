@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..errors import MailkitAPIError, MailkitAuthError, MailkitError, MailkitResponseError
-from ..redaction import redact
+from ..redaction import mask_addresses, redact
 
 __all__ = ["api_error_for", "body_excerpt", "looks_like_html", "EXCERPT_CHARS"]
 
@@ -34,7 +34,8 @@ def body_excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
         # edge. Redact before cutting to the limit for the same reason.
         body = body[:-_EDGE]
     folded = " ".join(redact(body).split())
-    return redact(folded)[:limit]
+    # Result bodies carry recipient addresses; an error message is no place for them.
+    return mask_addresses(redact(folded))[:limit]
 
 
 def looks_like_html(body: bytes) -> bool:
