@@ -150,7 +150,7 @@ def prepare_bodies(folder: Path, rows: int) -> tuple[Path, Path]:
 def prepare_cache(folder: Path, rows: int) -> Path:
     """A generated cache of ``rows`` rows (reused when the folder already holds one)."""
     from mailkit_analysis.cache import cache_info
-    from mailkit_analysis.generate import generate_cache
+    from mailkit_analysis.simulator.generate import generate_cache
 
     if (folder / "cache" / "requests.parquet").exists() and cache_info(folder).rows == rows:
         return folder

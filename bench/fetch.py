@@ -30,7 +30,11 @@ def simulator(requests: int, latency_ms: float, folder: Path):
     import pandas as pd
 
     from mailkit_analysis.demo import simulator_manifest
-    from mailkit_analysis.simulator import FaultConfig, MailkitSimulator, SimulatedAccount
+    from mailkit_analysis.simulator import (
+        FaultConfig,
+        MailkitSimulator,
+        SimulatedAccount,
+    )
 
     account = SimulatedAccount(seed=3, n_requests=int(requests * 1.1) + 20)
     manifest = simulator_manifest(account)

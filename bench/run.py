@@ -10,7 +10,7 @@ Lines (each way measured in a fresh process, alternating with the other, median 
 * fetch 1,000 requests at 50 ms latency from the simulator: a sequential loop vs.
   ``fetch_results`` with 16 workers, and the warm re-run (see ``bench/fetch.py``);
 * summarise a generated 10-million-row cache by day and code, and by campaign:
-  ``pd.read_parquet`` of everything + groupby vs. :mod:`mailkit_analysis.aggregate`; and by
+  ``pd.read_parquet`` of everything + groupby vs. :mod:`mailkit_analysis.analysis.aggregate`; and by
   campaign with error rates, ``load_results`` + ``analysis.by_campaign`` vs. the same;
 * render the overview report (``report.render_report``) on a 1-million-row cache.
 
@@ -28,7 +28,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Line, format_table, interleaved, machine, measure, prepare_bodies, prepare_cache, size_label  # noqa: E402
+from common import (  # noqa: E402
+    Line,
+    format_table,
+    interleaved,
+    machine,
+    measure,
+    prepare_bodies,
+    prepare_cache,
+    size_label,
+)
 from fetch import fetch_lines  # noqa: E402
 
 PARTS = ("parse", "fetch", "summaries", "report")
@@ -68,7 +77,7 @@ def summary_lines(work: Path, rows: int, repeat: int, rates: bool = True) -> lis
 
 def report_lines(work: Path, rows: int) -> list[Line]:
     try:
-        from mailkit_analysis.report import render_report  # noqa: F401
+        from mailkit_analysis.presentation.report import render_report  # noqa: F401
     except ImportError:
         return [Line("report", None, None, "TODO report: not available yet")]
     data = prepare_cache(work / f"cache-{rows}", rows)

@@ -120,14 +120,14 @@ def _toolkit_parse(path, decode):
 
 @step("parse-toolkit-json")
 def parse_toolkit_json(path):
-    from mailkit_analysis.wire import decode_json_answer
+    from mailkit_analysis.api.wire import decode_json_answer
 
     return _toolkit_parse(path, decode_json_answer)
 
 
 @step("parse-toolkit-xmlrpc")
 def parse_toolkit_xmlrpc(path):
-    from mailkit_analysis.wire import decode_xmlrpc_results
+    from mailkit_analysis.api.wire import decode_xmlrpc_results
 
     return _toolkit_parse(path, decode_xmlrpc_results)
 
@@ -164,7 +164,7 @@ def fetch_toolkit(url, manifest, data_dir, workers):
     """``fetch_results`` into the cache: bounded concurrency, writes, enrichment, read back."""
     import pandas as pd
 
-    from mailkit_analysis.cache import fetch_results
+    from mailkit_analysis.sync.fetch import fetch_results
 
     frame = pd.read_parquet(manifest)
     workers = int(workers)
@@ -202,7 +202,9 @@ def days_naive(data_dir):
 
 @step("days-toolkit")
 def days_toolkit(data_dir):
-    from mailkit_analysis.aggregate import counts_over_time_from_cache
+    from mailkit_analysis.analysis.aggregate import (
+        counts_over_time_from_cache,
+    )
 
     def run():
         table = counts_over_time_from_cache(data_dir, freq="D")
@@ -227,7 +229,7 @@ def campaigns_naive(data_dir):
 
 @step("campaigns-toolkit")
 def campaigns_toolkit(data_dir):
-    from mailkit_analysis.aggregate import by_campaign_from_cache
+    from mailkit_analysis.analysis.aggregate import by_campaign_from_cache
 
     def run():
         table = by_campaign_from_cache(data_dir, rates=False)
@@ -238,8 +240,9 @@ def campaigns_toolkit(data_dir):
 @step("rates-pandas")
 def rates_pandas(data_dir):
     """The in-memory toolkit: load_results, then analysis.by_campaign with denominators."""
-    from mailkit_analysis import analysis
-    from mailkit_analysis.aggregate import cache_denominators
+    from mailkit_analysis.analysis.aggregate import cache_denominators
+
+    from mailkit_analysis.analysis import summaries as analysis
     from mailkit_analysis.cache import load_results
 
     def run():
@@ -251,7 +254,7 @@ def rates_pandas(data_dir):
 
 @step("rates-toolkit")
 def rates_toolkit(data_dir):
-    from mailkit_analysis.aggregate import by_campaign_from_cache
+    from mailkit_analysis.analysis.aggregate import by_campaign_from_cache
 
     def run():
         table = by_campaign_from_cache(data_dir)
@@ -263,7 +266,7 @@ def rates_toolkit(data_dir):
 
 @step("report")
 def report(data_dir, output):
-    from mailkit_analysis.report import render_report
+    from mailkit_analysis.presentation.report import render_report
 
     def run():
         path = render_report(data_dir=data_dir, output=output, progress=False)

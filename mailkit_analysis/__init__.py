@@ -7,9 +7,22 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analysis import by_campaign, by_category, by_send, counts_over_time, rates_over_time, recipient_domains, top_info
-from .cache import cache_info, fetch_results, load_campaigns, load_requests, load_results, load_sends
-from .client import MailkitClient
+from .analysis.domains import likely_typos, mask_email, mask_emails
+from .analysis.flags import FlagConfig, find_flags, flags_to_json
+from .analysis.summaries import (
+    by_campaign,
+    by_category,
+    by_send,
+    counts_over_time,
+    rates_over_time,
+    recipient_domains,
+    top_info,
+)
+from .api.client import MailkitClient
+from .api.results import ResultsAnswer, parse_results_answer
+from .api.session import RetryPolicy
+from .cache import cache_info, load_campaigns, load_requests, load_results, load_sends
+from .cache.manifest import ManifestError, read_manifest
 from .codes import CATALOGUE, ErrorCode, code_label, error_name, lookup
 from .config import Credentials, Endpoints, load_credentials, load_endpoints
 from .errors import (
@@ -20,17 +33,18 @@ from .errors import (
     MailkitResponseError,
     MailkitTransportError,
 )
-from .domains import likely_typos, mask_email, mask_emails
-from .export import frame_to_csv, frame_to_json, summarize_by_code
-from .flags import FlagConfig, find_flags, flags_to_json
-from .manifest import ManifestError, read_manifest
-from .fetching import FetchFailure, FetchReport, RequestRef, fetch_many
-from .frame import RESULT_COLUMNS, RESULT_DTYPES, build_results_frame, empty_results_frame
+from .frame import (
+    RESULT_COLUMNS,
+    RESULT_DTYPES,
+    build_results_frame,
+    empty_results_frame,
+)
+from .presentation.export import frame_to_csv, frame_to_json, summarize_by_code
 from .redaction import Secret
-from .results import ResultsAnswer, parse_results_answer
-from .session import RetryPolicy
+from .sync.concurrent_fetch import FetchFailure, FetchReport, RequestRef, fetch_many
+from .sync.fetch import fetch_results
 
-# Charts live in mailkit_analysis.plots, imported on demand so that the package does not
+# Charts live in mailkit_analysis.presentation.plots, imported on demand so that the package does not
 # load matplotlib for a cron job that only fetches.
 __all__ = [
     "__version__",

@@ -156,11 +156,10 @@ def _add_faults(p: argparse.ArgumentParser) -> None:
 
 # --- commands --------------------------------------------------------------------------
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from .cache import fetch_results
-    from .export import format_table, frame_to_csv, frame_to_json
-    from .fetching import DEFAULT_WORKERS
-
-    from .session import RetryPolicy
+    from .api.session import RetryPolicy
+    from .presentation.export import format_table, frame_to_csv, frame_to_json
+    from .sync.concurrent_fetch import DEFAULT_WORKERS
+    from .sync.fetch import fetch_results
 
     outcome = fetch_results(
         args.request_ids,
@@ -198,7 +197,7 @@ def _cmd_cache_info(args: argparse.Namespace) -> int:
 
 
 def _print_flags(flags, fmt: str, window: str) -> None:
-    from .flags import flags_to_json
+    from .analysis.flags import flags_to_json
 
     if fmt == "json":
         print(flags_to_json(flags, indent=2))
@@ -224,7 +223,7 @@ def _missing(value) -> bool:
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
-    from .window import flags_for_window
+    from .analysis.window import flags_for_window
 
     found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
     _print_flags(found.flags, args.format, found.describe_window())
@@ -232,7 +231,7 @@ def _cmd_flags(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .window import flags_for_window
+    from .analysis.window import flags_for_window
 
     found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
     critical = found.critical
@@ -268,7 +267,12 @@ def _fault_config(args: argparse.Namespace):
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
+    from .simulator import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_MD5,
+        MailkitSimulator,
+        SimulatedAccount,
+    )
 
     account = SimulatedAccount(seed=args.seed, n_requests=args.n_requests)
     sim = MailkitSimulator(
@@ -292,7 +296,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import find_notebook, render_report
+    from .presentation.report import find_notebook, render_report
 
     notebook = find_notebook(args.notebook)
     print(f"Rendering {notebook.name} ...", file=sys.stderr, flush=True)

@@ -13,12 +13,12 @@ import sys
 
 import pandas as pd
 
-from .cache import fetch_results
-from .client import MailkitClient
+from .api.client import MailkitClient
 from .config import Credentials, load_credentials
 from .errors import ConfigError
-from .export import format_table
-from .fetching import DEFAULT_WORKERS
+from .presentation.export import format_table
+from .sync.concurrent_fetch import DEFAULT_WORKERS
+from .sync.fetch import fetch_results
 
 __all__ = ["run_demo", "simulator_manifest"]
 
@@ -50,7 +50,12 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         source = "Mailkit"
     else:
-        from .simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
+        from .simulator import (
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_MD5,
+            MailkitSimulator,
+            SimulatedAccount,
+        )
 
         account = SimulatedAccount(seed=args.seed)
         with MailkitSimulator(account, client_id=DEFAULT_CLIENT_ID, client_md5=DEFAULT_CLIENT_MD5) as sim:
@@ -74,7 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def _render_overview(data_dir) -> None:
     """Render the overview report of the whole cache and say where it and the notebooks are."""
     from .paths import resolve_data_dir
-    from .report import DEFAULT_NOTEBOOK, render_report
+    from .presentation.report import DEFAULT_NOTEBOOK, render_report
 
     print(f"Rendering the overview report ({DEFAULT_NOTEBOOK}.ipynb) ...", file=sys.stderr, flush=True)
     path = render_report(DEFAULT_NOTEBOOK, data_dir=data_dir)

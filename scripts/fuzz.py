@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from mailkit_analysis.api.results import parse_results_answer
+from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
+from mailkit_analysis.cache.manifest import read_manifest
 from mailkit_analysis.errors import MailkitError
-from mailkit_analysis.manifest import read_manifest
-from mailkit_analysis.results import parse_results_answer
-from mailkit_analysis.wire import decode_json_answer, decode_xmlrpc_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "fixtures" / "reference"

@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
-
-from loopback import FETCHED_AT, TEST_CLIENT_ID, TEST_MD5, LoopbackServer, assert_no_secret, reference_bytes
+from loopback import (
+    FETCHED_AT,
+    TEST_CLIENT_ID,
+    TEST_MD5,
+    LoopbackServer,
+    assert_no_secret,
+    reference_bytes,
+)
 
 from mailkit_analysis import Credentials, MailkitClient, MailkitError, RetryPolicy
 

@@ -6,12 +6,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from frames import START, ResultsBuilder
 from hypothesis import given
 from hypothesis import strategies as st
-
-from frames import START, ResultsBuilder
-from mailkit_analysis import analysis as A
-from mailkit_analysis.domains import (
+from mailkit_analysis.analysis.domains import (
     extract_domain,
     extract_domains,
     likely_typos,
@@ -21,8 +19,9 @@ from mailkit_analysis.domains import (
     suggest_domain,
     suggest_domains,
 )
-from mailkit_analysis.frame import PRAGUE, RESULT_DTYPES, conform, empty_results_frame
 
+from mailkit_analysis.analysis import summaries as A
+from mailkit_analysis.frame import PRAGUE, RESULT_DTYPES, conform, empty_results_frame
 
 # ---------------------------------------------------------------------------- a tiny frame
 #

@@ -17,13 +17,21 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from simhelpers import ANCHOR, ManualClock, files_digest, settled_manifest, sim_client, snapshot
+from simhelpers import (
+    ANCHOR,
+    ManualClock,
+    files_digest,
+    settled_manifest,
+    sim_client,
+    snapshot,
+)
 
-from mailkit_analysis.cache import cache_info, fetch_results, load_requests, load_results, load_sends
+from mailkit_analysis.cache import cache_info, load_requests, load_results, load_sends
+from mailkit_analysis.cache.manifest import ManifestError
 from mailkit_analysis.cache.schema import VERSION_KEY
 from mailkit_analysis.frame import RESULT_COLUMNS, RESULT_DTYPES
-from mailkit_analysis.manifest import ManifestError
 from mailkit_analysis.simulator import FaultConfig, MailkitSimulator, SimulatedAccount
+from mailkit_analysis.sync.fetch import fetch_results
 
 N_SETTLED = 1000
 
@@ -142,7 +150,7 @@ def _fetch_script(url: str, manifest_path: Path, data: Path, flush_every: int = 
         import pandas as pd
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from simhelpers import ANCHOR, sim_client
-        from mailkit_analysis.cache import fetch_results
+        from mailkit_analysis.sync.fetch import fetch_results
         manifest = pd.read_parquet({str(manifest_path)!r})
         with sim_client({url!r}, clock=lambda: ANCHOR) as client:
             out = fetch_results(manifest=manifest, data_dir={str(data)!r}, client=client,

@@ -10,10 +10,15 @@ import pandas as pd
 import pytest
 from simhelpers import ANCHOR, settled_manifest, sim_client
 
-from mailkit_analysis.cache import fetch_results
 from mailkit_analysis.codes import SETUP_CODES
 from mailkit_analysis.frame import RESULT_COLUMNS
-from mailkit_analysis.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
+from mailkit_analysis.simulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_MD5,
+    MailkitSimulator,
+    SimulatedAccount,
+)
+from mailkit_analysis.sync.fetch import fetch_results
 
 WRONG_MD5 = "0123456789abcdef-wrong-md5-value"
 

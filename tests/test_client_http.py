@@ -7,8 +7,14 @@ import xmlrpc.client
 
 import pandas as pd
 import pytest
-
-from loopback import TEST_MD5, Received, Reply, assert_no_secret, closed_port, reference_bytes
+from loopback import (
+    TEST_MD5,
+    Received,
+    Reply,
+    assert_no_secret,
+    closed_port,
+    reference_bytes,
+)
 
 from mailkit_analysis import (
     FetchFailure,

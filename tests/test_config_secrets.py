@@ -7,7 +7,6 @@ import os
 import pickle
 
 import pytest
-
 from loopback import TEST_CLIENT_ID, TEST_MD5, Reply, assert_no_secret, reference_bytes
 
 from mailkit_analysis import (

@@ -7,7 +7,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from loopback import FETCHED_AT, reference_bytes
 
 from mailkit_analysis import (
@@ -19,8 +18,8 @@ from mailkit_analysis import (
     parse_results_answer,
     summarize_by_code,
 )
-from mailkit_analysis.export import format_table
-from mailkit_analysis.wire import decode_xmlrpc_answer
+from mailkit_analysis.api.wire import decode_xmlrpc_answer
+from mailkit_analysis.presentation.export import format_table
 
 
 def _requests_frame() -> pd.DataFrame:

@@ -14,18 +14,17 @@ from xml.sax.saxutils import escape
 import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
-
 from loopback import FETCHED_AT, reference_bytes
 from test_frame_catalogue import MIXED_XML
 
 from mailkit_analysis import MailkitError, parse_results_answer
+from mailkit_analysis.api.wire import decode_xmlrpc_answer, decode_xmlrpc_results
+from mailkit_analysis.api.wire.columns import WireColumns
+from mailkit_analysis.api.wire.json_columns import dict_rows_to_columns
+from mailkit_analysis.api.wire.xmlrpc_columns import FAST_MIN_BYTES
 from mailkit_analysis.frame import WIRE_FIELDS, rows_to_columns
 from mailkit_analysis.simulator import SimulatedAccount
 from mailkit_analysis.simulator.xmlrpc_api import dump_response
-from mailkit_analysis.wire import decode_xmlrpc_answer, decode_xmlrpc_results
-from mailkit_analysis.wire.columns import WireColumns
-from mailkit_analysis.wire.json_columns import dict_rows_to_columns
-from mailkit_analysis.wire.xmlrpc_columns import FAST_MIN_BYTES
 
 FIELDS = list(WIRE_FIELDS)
 

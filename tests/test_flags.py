@@ -6,10 +6,16 @@ import re
 
 import pandas as pd
 import pytest
-
 from frames import BACKGROUND_CAMPAIGNS, ResultsBuilder, clean_builder, incident_builder
+from mailkit_analysis.analysis.flags import (
+    FLAG_COLUMNS,
+    SEVERITIES,
+    FlagConfig,
+    find_flags,
+    flags_to_json,
+)
+
 from mailkit_analysis.codes import UNKNOWN, lookup
-from mailkit_analysis.flags import FLAG_COLUMNS, SEVERITIES, FlagConfig, find_flags, flags_to_json
 from mailkit_analysis.frame import empty_results_frame
 
 

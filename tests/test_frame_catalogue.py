@@ -5,7 +5,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from loopback import FETCHED_AT
 
 from mailkit_analysis import (
@@ -20,9 +19,9 @@ from mailkit_analysis import (
     lookup,
     parse_results_answer,
 )
+from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
 from mailkit_analysis.codes import SETUP_CODES, UNKNOWN
 from mailkit_analysis.frame import conform
-from mailkit_analysis.wire import decode_json_answer, decode_xmlrpc_answer
 
 CZECH_INFO = "Neplatná adresa příjemce – žluťoučký kůň úpěl ďábelské ódy (ČŘŠŽÝÁÍÉŮÚĚŤĎŇ)"
 

@@ -5,7 +5,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailkit_analysis.manifest import ManifestError, read_manifest
+from mailkit_analysis.cache.manifest import ManifestError, read_manifest
 
 VALID = (
     "request_id,id_send,campaign_id,sent_at,recipients\n"

@@ -14,13 +14,12 @@ import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from loopback import FETCHED_AT, reference_bytes
 
 from mailkit_analysis import RESULT_COLUMNS, MailkitError, parse_results_answer
+from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
 from mailkit_analysis.codes import CATALOGUE
 from mailkit_analysis.frame import RESULT_DTYPES
-from mailkit_analysis.wire import decode_json_answer, decode_xmlrpc_answer
 
 DECODERS = {"json": decode_json_answer, "xmlrpc": decode_xmlrpc_answer}
 REFERENCE_ANSWERS = {

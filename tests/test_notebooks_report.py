@@ -23,16 +23,27 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from mailkit_analysis.analysis.recipients import addresses_to_fix, mask_frame
+from mailkit_analysis.analysis.window import flags_for_window
 from simhelpers import ANCHOR
 
 from mailkit_analysis import Credentials, MailkitClient
-from mailkit_analysis import notebook_helpers as nbh
-from mailkit_analysis.cache import fetch_results, load_results
+from mailkit_analysis.presentation import notebook_helpers as nbh
+from mailkit_analysis.cache import load_results
 from mailkit_analysis.demo import simulator_manifest
-from mailkit_analysis.recipients import addresses_to_fix, mask_frame
-from mailkit_analysis.report import ReportError, _assert_masked, find_notebook, render_report
-from mailkit_analysis.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
-from mailkit_analysis.window import flags_for_window
+from mailkit_analysis.presentation.report import (
+    ReportError,
+    _assert_masked,
+    find_notebook,
+    render_report,
+)
+from mailkit_analysis.simulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_MD5,
+    MailkitSimulator,
+    SimulatedAccount,
+)
+from mailkit_analysis.sync.fetch import fetch_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("01_error_overview", "02_campaign_drilldown", "03_recipient_quality")

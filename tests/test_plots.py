@@ -11,16 +11,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from frames import big_frame, big_sends, incident_builder  # noqa: E402
+from mailkit_analysis.analysis.flags import find_flags  # noqa: E402
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 
-from frames import big_frame, big_sends, incident_builder  # noqa: E402
-from mailkit_analysis import analysis as A  # noqa: E402
-from mailkit_analysis import plots as P  # noqa: E402
+from mailkit_analysis.analysis import summaries as A  # noqa: E402
+from mailkit_analysis.presentation import plots as P  # noqa: E402
 from mailkit_analysis.codes import code_label  # noqa: E402
-from mailkit_analysis.flags import find_flags  # noqa: E402
-from mailkit_analysis.palette import (  # noqa: E402
+from mailkit_analysis.presentation.palette import (
     CODE_COLOURS,
     TYPO_COLOUR,
     UNKNOWN_COLOUR,

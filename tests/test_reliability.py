@@ -12,8 +12,15 @@ import pytest
 from simhelpers import ANCHOR, settled_manifest, sim_client, snapshot
 
 from mailkit_analysis import RetryPolicy
-from mailkit_analysis.cache import fetch_results, load_requests, load_results
-from mailkit_analysis.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, FaultConfig, MailkitSimulator, SimulatedAccount
+from mailkit_analysis.cache import load_requests, load_results
+from mailkit_analysis.simulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_MD5,
+    FaultConfig,
+    MailkitSimulator,
+    SimulatedAccount,
+)
+from mailkit_analysis.sync.fetch import fetch_results
 
 SOAK_REQUESTS = 2000
 

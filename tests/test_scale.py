@@ -18,23 +18,35 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from simhelpers import ANCHOR, settled_manifest, sim_client
-
-from mailkit_analysis import analysis
-from mailkit_analysis.aggregate import (
+from mailkit_analysis.analysis.aggregate import (
     by_campaign_from_cache,
     cache_denominators,
     counts_over_time_from_cache,
     summary_by_code_from_cache,
 )
-from mailkit_analysis.cache import cache_info, fetch_results, load_campaigns, load_requests, load_results, load_sends
+from simhelpers import ANCHOR, settled_manifest, sim_client
+
+from mailkit_analysis.analysis import summaries as analysis
+from mailkit_analysis.cache import (
+    cache_info,
+    load_campaigns,
+    load_requests,
+    load_results,
+    load_sends,
+)
 from mailkit_analysis.cache.atomic import write_parquet_atomic
-from mailkit_analysis.cache.schema import RESULTS_SCHEMA, SCHEMA_VERSION, VERSION_KEY, with_version
+from mailkit_analysis.cache.schema import (
+    RESULTS_SCHEMA,
+    SCHEMA_VERSION,
+    VERSION_KEY,
+    with_version,
+)
 from mailkit_analysis.cache.store import ResultsStore
-from mailkit_analysis.export import summarize_by_code
-from mailkit_analysis.generate import generate_cache
 from mailkit_analysis.paths import CachePaths
+from mailkit_analysis.presentation.export import summarize_by_code
 from mailkit_analysis.simulator import MailkitSimulator, SimulatedAccount
+from mailkit_analysis.simulator.generate import generate_cache
+from mailkit_analysis.sync.fetch import fetch_results
 
 ROWS = 40_000
 END = "2026-11-15 12:00"  # 14 months back: both 2025 clock changes and the spring 2026 one
@@ -124,7 +136,7 @@ def test_generator_is_deterministic_and_refuses_an_existing_cache(tmp_path):
 
 def test_generator_command_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "mailkit_analysis.generate", "--rows", "2500", "--data-dir", str(tmp_path), "--months", "2"],
+        [sys.executable, "-m", "mailkit_analysis.simulator.generate", "--rows", "2500", "--data-dir", str(tmp_path), "--months", "2"],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

@@ -9,7 +9,6 @@ import json
 import xmlrpc.client
 
 import pytest
-
 from loopback import FETCHED_AT, TEST_MD5, Reply, assert_no_secret, reference_bytes
 
 from mailkit_analysis import (
@@ -19,7 +18,11 @@ from mailkit_analysis import (
     MailkitResponseError,
     parse_results_answer,
 )
-from mailkit_analysis.wire import body_excerpt, decode_json_answer, decode_xmlrpc_answer
+from mailkit_analysis.api.wire import (
+    body_excerpt,
+    decode_json_answer,
+    decode_xmlrpc_answer,
+)
 
 pytestmark = pytest.mark.usefixtures("isolated_settings", "md5_never_in_errors")
 
@@ -409,9 +412,9 @@ def test_every_error_is_a_mailkit_error():
 
 
 def test_excerpts_and_value_messages_mask_recipient_addresses():
+    from mailkit_analysis.api.results import parse_results_answer
+    from mailkit_analysis.api.wire import decode_json_answer
     from mailkit_analysis.errors import MailkitResponseError
-    from mailkit_analysis.results import parse_results_answer
-    from mailkit_analysis.wire import decode_json_answer
 
     cut = b'{"error_status": 1, "status": "ERROR", "results": [{"EMAIL": "jana.novakova@seznam.cz", "ERROR_CODE": 2'
     with pytest.raises(MailkitResponseError) as info:

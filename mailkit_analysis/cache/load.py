@@ -15,9 +15,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..frame import PRAGUE, RESULT_COLUMNS, RESULTS_SCHEMA, conform, empty_results_frame, nullable_types, table_to_frame
+from ..frame import (
+    PRAGUE,
+    RESULT_COLUMNS,
+    RESULTS_SCHEMA,
+    conform,
+    empty_results_frame,
+    nullable_types,
+    table_to_frame,
+)
 from ..paths import CachePaths
-from .enrich import Enrichment, read_campaigns, read_sends
+from .enrichment import Enrichment, read_campaigns, read_sends
 from .schema import PARTITION_COLUMN, REQUESTS_SCHEMA
 from .store import UNKNOWN_MONTH, ResultsStore
 from .tables import read_small_table

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-from ..manifest import MANIFEST_DTYPES
+from .manifest import MANIFEST_DTYPES
 from .schema import REQUESTS_SCHEMA
 
 __all__ = ["SettleRule", "STATE_DTYPES", "empty_state", "merge_manifest", "record_answers", "record_failures", "needs_fetch"]

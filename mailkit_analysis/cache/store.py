@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 
 from ..paths import CachePaths
 from .atomic import write_parquet_atomic
-from .schema import PARTITION_COLUMN, RESULTS_SCHEMA, SCHEMA_VERSION, file_version, with_version
+from .schema import (
+    PARTITION_COLUMN,
+    RESULTS_SCHEMA,
+    SCHEMA_VERSION,
+    file_version,
+    with_version,
+)
 
 __all__ = ["ResultsStore", "PartitionProblem", "month_key"]
 

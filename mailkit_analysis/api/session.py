@@ -15,7 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import MailkitTransportError
+from ..errors import MailkitTransportError
 
 __all__ = ["RetryPolicy", "make_session", "post_once", "BODY_ERRORS"]
 

@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analysis import NO_DOMAIN, Denominators, complete_sum, period_start, unit_keys
-from .codes import CATALOGUE, SETUP_CODES, UNKNOWN, lookup
+from ..codes import CATALOGUE, SETUP_CODES, UNKNOWN, lookup
+from ..frame import PRAGUE
 from .domains import extract_domains, suggest_domains
-from .frame import PRAGUE
+from .summaries import NO_DOMAIN, Denominators, complete_sum, period_start, unit_keys
 
 __all__ = ["SEVERITIES", "RULES", "FLAG_COLUMNS", "FlagConfig", "find_flags", "flags_to_json"]
 
@@ -262,7 +262,7 @@ def find_flags(
     frame : pandas.DataFrame
         A results frame.
     sends, recipients : optional
-        Denominators, as in :mod:`mailkit_analysis.analysis`; they turn counts into rates
+        Denominators, as in :mod:`mailkit_analysis.analysis.summaries`; they turn counts into rates
         (the address and spike rules) and name how many recipients a failed request had.
     config : FlagConfig, mapping or path, optional
         Thresholds; a mapping or a ``.toml``/``.json`` path is read with

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from ..errors import MailkitError
+from ...errors import MailkitError
 from .columns import WireColumns
 from .xmlrpc_codec import decode_xmlrpc_answer
 
@@ -73,9 +73,9 @@ class _NotPlain(Exception):
 def decode_xmlrpc_results(body: bytes, *, min_bytes: int = FAST_MIN_BYTES, **where) -> Any:
     """Decode a ``mailkit.sendmail_mass.results`` XML-RPC answer, rows as columns.
 
-    Same contract as :func:`~mailkit_analysis.wire.decode_xmlrpc_answer` (same return
+    Same contract as :func:`~mailkit_analysis.api.wire.decode_xmlrpc_answer` (same return
     value, same errors), except that the ``results`` array of a large answer comes back as
-    :class:`~mailkit_analysis.wire.columns.WireColumns` instead of a list of dicts.
+    :class:`~mailkit_analysis.api.wire.columns.WireColumns` instead of a list of dicts.
 
     Parameters
     ----------
@@ -94,7 +94,7 @@ def decode_xmlrpc_results(body: bytes, *, min_bytes: int = FAST_MIN_BYTES, **whe
     Raises
     ------
     MailkitAuthError, MailkitAPIError, MailkitResponseError
-        As :func:`~mailkit_analysis.wire.decode_xmlrpc_answer`.
+        As :func:`~mailkit_analysis.api.wire.decode_xmlrpc_answer`.
     """
     if type(body) is bytes and len(body) >= min_bytes:
         try:

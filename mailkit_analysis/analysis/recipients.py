@@ -2,7 +2,7 @@
 
 Reports are shared beyond the people who may see recipients' addresses, so masking is done
 here, on the frame, before anything is displayed or written: :func:`mask_frame` replaces
-every address in ``email`` with :func:`~mailkit_analysis.domains.mask_email` (``j***@gmail.com``)
+every address in ``email`` with :func:`~mailkit_analysis.analysis.domains.mask_email` (``j***@gmail.com``)
 and masks anything address-like inside the free texts (``info``, ``campaign_name``) too,
 in case Mailkit quotes an address there. A chart, a table or a CSV drawn from the masked
 frame cannot hold a raw address, whatever it shows.
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..redaction import ADDRESS_IN_TEXT
 from .domains import extract_domains, mask_email, mask_emails, suggest_domains
-from .redaction import ADDRESS_IN_TEXT
 
 __all__ = [
     "NO_ADDRESS",
@@ -265,7 +265,7 @@ def write_csv_export(table: pd.DataFrame, name: str, data_dir: str | os.PathLike
     Path
         The written file.
     """
-    from .paths import resolve_data_dir
+    from ..paths import resolve_data_dir
 
     folder = resolve_data_dir(data_dir) / "exports"
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import re
 
-from ..errors import MailkitAPIError, MailkitAuthError, MailkitError, MailkitResponseError
-from ..redaction import mask_addresses, redact
+from ...errors import (
+    MailkitAPIError,
+    MailkitAuthError,
+    MailkitError,
+    MailkitResponseError,
+)
+from ...redaction import mask_addresses, redact
 
 __all__ = ["api_error_for", "body_excerpt", "looks_like_html", "EXCERPT_CHARS"]
 

@@ -19,7 +19,8 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import PercentFormatter
 
-from .analysis import (
+from ..analysis.flags import SEVERITIES
+from ..analysis.summaries import (
     OTHER,
     by_campaign,
     campaign_code_matrix,
@@ -28,9 +29,8 @@ from .analysis import (
     normalise_freq,
     recipient_domains,
 )
-from .codes import code_label
-from .flags import SEVERITIES
-from .frame import PRAGUE
+from ..codes import code_label
+from ..frame import PRAGUE
 from .palette import (
     SEVERITY_COLOURS,
     SEVERITY_MARKERS,
@@ -105,7 +105,7 @@ def plot_codes_over_time(data, freq: str = "D", codes=None, kind: str = "auto", 
     Parameters
     ----------
     data : pandas.DataFrame
-        A results frame, or the output of :func:`~mailkit_analysis.analysis.counts_over_time`.
+        A results frame, or the output of :func:`~mailkit_analysis.analysis.summaries.counts_over_time`.
     freq : {"h", "D", "W"}
         Period, when ``data`` is a results frame (Prague local time).
     codes : iterable of int, optional
@@ -169,7 +169,7 @@ def plot_campaign_heatmap(data, top_n: int = 20, annotate: bool | None = None, a
     Parameters
     ----------
     data : pandas.DataFrame
-        A results frame, or :func:`~mailkit_analysis.analysis.campaign_code_matrix` output.
+        A results frame, or :func:`~mailkit_analysis.analysis.summaries.campaign_code_matrix` output.
     top_n : int, default 20
         Campaigns shown by name when ``data`` is a results frame; the rest is "other".
     annotate : bool, optional
@@ -229,7 +229,7 @@ def plot_top_campaigns(data, by: str = "errors", top_n: int = 15, sends=None, re
     Parameters
     ----------
     data : pandas.DataFrame
-        A results frame, or :func:`~mailkit_analysis.analysis.by_campaign` output.
+        A results frame, or :func:`~mailkit_analysis.analysis.summaries.by_campaign` output.
     by : {"errors", "error_rate"}
         Rank by error rows, or by error rows per recipient. Rates need denominators: without
         any, the axes say so instead of drawing.
@@ -311,7 +311,7 @@ def plot_recipient_domains(data, codes=(2, 3, 6), top_n: int = 20, ax=None):
     Parameters
     ----------
     data : pandas.DataFrame
-        A results frame, or :func:`~mailkit_analysis.analysis.recipient_domains` output.
+        A results frame, or :func:`~mailkit_analysis.analysis.summaries.recipient_domains` output.
     codes : iterable of int, default (2, 3, 6)
         Codes counted, when ``data`` is a results frame.
     top_n : int, default 20
@@ -364,7 +364,7 @@ def plot_flags_timeline(flags: pd.DataFrame, ax=None, label_limit: int = 25):
     Parameters
     ----------
     flags : pandas.DataFrame
-        What :func:`~mailkit_analysis.flags.find_flags` returned.
+        What :func:`~mailkit_analysis.analysis.flags.find_flags` returned.
     ax : matplotlib.axes.Axes, optional
     label_limit : int, default 25
         Write the code next to each marker when there are at most this many flags.

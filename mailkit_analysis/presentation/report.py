@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .errors import MailkitError
-from .frame import PRAGUE
-from .paths import project_root, resolve_data_dir
+from .. import __version__
+from ..errors import MailkitError
+from ..frame import PRAGUE
+from ..paths import project_root, resolve_data_dir
 
 __all__ = ["ReportError", "DEFAULT_NOTEBOOK", "notebooks_dir", "list_notebooks", "find_notebook",
            "render_report"]
@@ -149,8 +149,8 @@ def _title(nb, notebook: Path) -> str:
 
 
 def _window_text(since, until, data_dir: Path) -> str:
-    from .cache import cache_info
-    from .cache.load import parse_bound
+    from ..cache import cache_info
+    from ..cache.load import parse_bound
     from .notebook_helpers import describe_window
 
     since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
@@ -456,7 +456,7 @@ def render_report(
     """
     import nbformat
 
-    from .cache.load import parse_bound
+    from ..cache.load import parse_bound
 
     path = find_notebook(notebook)
     parse_bound(since), parse_bound(until, end=True)  # a bad date fails here, not in cell 3

@@ -14,8 +14,8 @@ import xmlrpc.client
 from typing import Any, Sequence
 from xml.parsers import expat
 
-from ..errors import MailkitAuthError
-from ..redaction import redact
+from ...errors import MailkitAuthError
+from ...redaction import redact
 from .common import api_error_for, looks_like_html, malformed
 
 __all__ = ["encode_xmlrpc_call", "decode_xmlrpc_answer", "parse_xmlrpc_response"]

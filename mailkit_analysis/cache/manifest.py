@@ -14,8 +14,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import MailkitError
-from .frame import PRAGUE
+from ..errors import MailkitError
+from ..frame import PRAGUE
 
 __all__ = ["ManifestError", "MANIFEST_DTYPES", "read_manifest", "manifest_from_ids", "normalise_manifest"]
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from .client import MailkitClient
-from .errors import MailkitAuthError, MailkitError
-from .frame import empty_results_frame, table_to_frame
-from .results import ResultsAnswer
+from ..api.client import MailkitClient
+from ..api.results import ResultsAnswer
+from ..errors import MailkitAuthError, MailkitError
+from ..frame import empty_results_frame, table_to_frame
 
 __all__ = ["DEFAULT_WORKERS", "RequestRef", "FetchFailure", "FetchReport", "fetch_many"]
 

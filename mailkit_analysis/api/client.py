@@ -14,11 +14,17 @@ from typing import Any, Callable, Literal
 import pandas as pd
 import requests
 
-from .config import Credentials, load_credentials, load_endpoints
-from .errors import MailkitError, MailkitResponseError, MailkitTransportError
+from ..config import Credentials, load_credentials, load_endpoints
+from ..errors import MailkitError, MailkitResponseError, MailkitTransportError
 from .results import ResultsAnswer, parse_results_answer
 from .session import BODY_ERRORS, RetryPolicy, make_session, post_once
-from .wire import decode_json_answer, decode_xmlrpc_answer, decode_xmlrpc_results, encode_json_call, encode_xmlrpc_call
+from .wire import (
+    decode_json_answer,
+    decode_xmlrpc_answer,
+    decode_xmlrpc_results,
+    encode_json_call,
+    encode_xmlrpc_call,
+)
 
 __all__ = ["MailkitClient", "Transport", "RESULTS_FUNCTION"]
 
@@ -51,7 +57,7 @@ class MailkitClient:
         Timeouts, retries and backoff.
     session : requests.Session, optional
         Bring your own (it is not closed by :meth:`close`); default one made by
-        :func:`~mailkit_analysis.session.make_session`.
+        :func:`~mailkit_analysis.api.session.make_session`.
     clock : callable, optional
         Returns the current UTC time; injectable for tests.
     """

@@ -1,6 +1,6 @@
 """Summaries computed inside the parquet cache with DuckDB, for caches too big for pandas.
 
-:func:`~mailkit_analysis.cache.load_results` followed by an :mod:`~mailkit_analysis.analysis`
+:func:`~mailkit_analysis.cache.load_results` followed by an :mod:`~mailkit_analysis.analysis.summaries`
 function reads every row into pandas first: fine for a million rows, not for a hundred
 million. The functions here give the *same tables* (same index, columns, dtypes and order)
 while DuckDB scans only the needed columns of the needed month files and returns a few
@@ -34,15 +34,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .analysis import Denominators, _period_index, code_column, normalise_freq, period_start
-from .cache import load_requests, load_sends
-from .cache.load import TimeLike, _months_between, parse_bound
-from .cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
-from .cache.store import ResultsStore
-from .cache.tables import table_problem
-from .codes import lookup
-from .frame import PRAGUE
-from .paths import CachePaths
+from ..cache import load_requests, load_sends
+from ..cache.load import TimeLike, _months_between, parse_bound
+from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
+from ..cache.store import ResultsStore
+from ..cache.tables import table_problem
+from ..codes import lookup
+from ..frame import PRAGUE
+from ..paths import CachePaths
+from .summaries import (
+    Denominators,
+    _period_index,
+    code_column,
+    normalise_freq,
+    period_start,
+)
 
 __all__ = [
     "DUCKDB_THREADS",
@@ -326,7 +332,7 @@ def cache_denominators(
     Returns
     -------
     sends, recipients : DataFrame or None
-        ``sends`` and ``recipients`` arguments for :mod:`mailkit_analysis.analysis`
+        ``sends`` and ``recipients`` arguments for :mod:`mailkit_analysis.analysis.summaries`
         (``id_send``, ``campaign_id``, ``send_count``, ``send_date`` / ``request_id``,
         ``id_send``, ``campaign_id``, ``sent_at``, ``recipients``); None when empty.
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..config import Credentials
+from ...config import Credentials
 from .common import api_error_for, malformed
 
 __all__ = ["encode_json_call", "decode_json_answer"]

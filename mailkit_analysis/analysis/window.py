@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .cache import load_requests, load_results, load_sends
-from .cache.load import parse_bound
+from ..cache import load_requests, load_results, load_sends
+from ..cache.load import parse_bound
 from .flags import FlagConfig, find_flags
 
 __all__ = ["WindowFlags", "flags_for_window", "LOOKBACK_DAYS"]
@@ -60,7 +60,7 @@ def flags_for_window(
     campaigns : iterable of int, optional
         Only these campaigns.
     config : FlagConfig or path, optional
-        Thresholds (see :class:`~mailkit_analysis.flags.FlagConfig`).
+        Thresholds (see :class:`~mailkit_analysis.analysis.flags.FlagConfig`).
     """
     since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
     read_from = since_ts - pd.Timedelta(days=LOOKBACK_DAYS) if since_ts is not None else None

@@ -18,22 +18,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from filelock import FileLock
 
-from ..client import MailkitClient, Transport
+from ..api.client import MailkitClient, Transport
+from ..api.results import ResultsAnswer
+from ..api.session import RetryPolicy
+from ..cache.account import check_account
+from ..cache.atomic import remove_stale_temporaries
+from ..cache.enrichment import Enrichment, read_campaigns, read_sends
+from ..cache.load import load_results
+from ..cache.manifest import manifest_from_ids, normalise_manifest, read_manifest
+from ..cache.schema import REQUESTS_SCHEMA
+from ..cache.state import (
+    SettleRule,
+    empty_state,
+    merge_manifest,
+    needs_fetch,
+    record_answers,
+    record_failures,
+)
+from ..cache.store import ResultsStore
+from ..cache.tables import read_small_table, write_small_table
 from ..config import Credentials
-from ..fetching import DEFAULT_WORKERS, FetchFailure, RequestRef, fetch_many
 from ..frame import RESULTS_SCHEMA, empty_results_frame
-from ..manifest import manifest_from_ids, normalise_manifest, read_manifest
 from ..paths import CachePaths
-from ..results import ResultsAnswer
-from ..session import RetryPolicy
-from .account import check_account
-from .atomic import remove_stale_temporaries
-from .enrich import Enrichment, read_campaigns, read_sends, refresh_enrichment
-from .load import load_results
-from .schema import REQUESTS_SCHEMA
-from .state import SettleRule, empty_state, merge_manifest, needs_fetch, record_answers, record_failures
-from .store import ResultsStore
-from .tables import read_small_table, write_small_table
+from .concurrent_fetch import DEFAULT_WORKERS, FetchFailure, RequestRef, fetch_many
+from .enrich import refresh_enrichment
 
 __all__ = ["FetchOutcome", "fetch_results", "LOCK_TIMEOUT"]
 

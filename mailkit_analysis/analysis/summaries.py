@@ -29,9 +29,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .codes import lookup
+from ..codes import lookup
+from ..frame import PRAGUE
 from .domains import extract_domains, suggest_domains
-from .frame import PRAGUE
 
 __all__ = [
     "OTHER",
@@ -712,7 +712,7 @@ def recipient_domains(frame: pd.DataFrame, codes: Iterable[int] = (2, 3, 6), top
     pandas.DataFrame
         ``domain``, ``count``, ``share`` (of the counted rows), one ``code_<n>`` column per
         code in ``codes``, ``suggestion`` (the likely intended domain, see
-        :func:`mailkit_analysis.domains.suggest_domain`) and ``is_typo``; most rows first,
+        :func:`mailkit_analysis.analysis.domains.suggest_domain`) and ``is_typo``; most rows first,
         ``other`` last.
     """
     codes = [int(c) for c in codes]

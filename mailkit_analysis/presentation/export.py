@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-from .codes import lookup
+from ..codes import lookup
 
 __all__ = ["summarize_by_code", "frame_to_json", "frame_to_csv", "format_table"]
 

@@ -5,12 +5,12 @@ analysis, flag and chart functions of the package; nothing here computes a numbe
 
 * :func:`load_window` reads one date window from the cache, with its flags and
   denominators, and masks every recipient address in the frame *before* anything is shown
-  (see :func:`mailkit_analysis.recipients.mask_frame`), so no table, chart or export drawn
+  (see :func:`mailkit_analysis.analysis.recipients.mask_frame`), so no table, chart or export drawn
   from it can hold a raw address.
 * :func:`show_table` shows a DataFrame as a readable HTML table (no index, thousands
   separators, percentages, Prague times, every text HTML-escaped); :func:`show_flags`
   shows the problem flags with their remedies.
-* :func:`show_chart` draws one of :mod:`mailkit_analysis.plots` and shows it as a PNG, or a
+* :func:`show_chart` draws one of :mod:`mailkit_analysis.presentation.plots` and shows it as a PNG, or a
   sentence when there is nothing to draw, so an empty window never crashes a notebook.
 """
 from __future__ import annotations
@@ -19,10 +19,9 @@ import base64
 import html
 import io
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-
-import warnings
 
 import pandas as pd
 
@@ -30,13 +29,13 @@ import pandas as pd
 # the notebooks never show a progress bar, so the warning is noise in a report.
 warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
-from .analysis import by_campaign, campaign_label  # noqa: E402
-from .cache import load_requests, load_sends  # noqa: E402
-from .cache.load import parse_bound  # noqa: E402
-from .frame import PRAGUE  # noqa: E402
+from ..analysis.recipients import mask_frame, mask_text  # noqa: E402
+from ..analysis.summaries import by_campaign, campaign_label  # noqa: E402
+from ..analysis.window import flags_for_window  # noqa: E402
+from ..cache import load_requests, load_sends  # noqa: E402
+from ..cache.load import parse_bound  # noqa: E402
+from ..frame import PRAGUE  # noqa: E402
 from .palette import SEVERITY_COLOURS  # noqa: E402
-from .recipients import mask_frame, mask_text  # noqa: E402
-from .window import flags_for_window  # noqa: E402
 
 __all__ = [
     "Window",
@@ -91,7 +90,7 @@ class Window:
     frame : pandas.DataFrame
         The results frame of the window; addresses masked when ``masked``.
     flags : pandas.DataFrame
-        The problem flags of the window (:func:`mailkit_analysis.window.flags_for_window`).
+        The problem flags of the window (:func:`mailkit_analysis.analysis.window.flags_for_window`).
     sends, recipients : pandas.DataFrame
         Denominators for rates: cached sends, and the manifest's recipients per request.
     since, until : pandas.Timestamp or None
@@ -454,7 +453,7 @@ def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30,
     Parameters
     ----------
     flags : pandas.DataFrame
-        What :func:`mailkit_analysis.flags.find_flags` (or a :class:`Window`) holds.
+        What :func:`mailkit_analysis.analysis.flags.find_flags` (or a :class:`Window`) holds.
     max_rows : int or None, default 30
         Show the first flags only, and say how many there are.
     empty : str
@@ -485,7 +484,7 @@ def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error 
     Parameters
     ----------
     plot : callable
-        One of :mod:`mailkit_analysis.plots` (returns an Axes).
+        One of :mod:`mailkit_analysis.presentation.plots` (returns an Axes).
     data : pandas.DataFrame
         What to draw.
     empty : str

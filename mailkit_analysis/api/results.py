@@ -13,8 +13,14 @@ from typing import Any, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from .errors import MailkitResponseError
-from .frame import RESULTS_SCHEMA, WIRE_FIELDS, build_results_table, rows_to_columns, table_to_frame
+from ..errors import MailkitResponseError
+from ..frame import (
+    RESULTS_SCHEMA,
+    WIRE_FIELDS,
+    build_results_table,
+    rows_to_columns,
+    table_to_frame,
+)
 from .wire.columns import WireColumns
 from .wire.json_columns import dict_rows_to_columns
 
@@ -77,8 +83,8 @@ def parse_results_answer(
     Parameters
     ----------
     answer : object
-        What :func:`~mailkit_analysis.wire.decode_json_answer` or
-        :func:`~mailkit_analysis.wire.decode_xmlrpc_answer` returned.
+        What :func:`~mailkit_analysis.api.wire.decode_json_answer` or
+        :func:`~mailkit_analysis.api.wire.decode_xmlrpc_answer` returned.
     request_id, id_send : int
         What was asked (the rows do not repeat the request id).
     fetched_at : datetime

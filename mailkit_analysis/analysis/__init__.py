@@ -1,0 +1,1 @@
+"""Analysis of cached results: summaries, flags, domains, recipients, windows."""

@@ -1,0 +1,1 @@
+"""Presentation: charts, colours, tables, notebooks and rendered reports."""

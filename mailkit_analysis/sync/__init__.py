@@ -1,0 +1,1 @@
+"""Sync: the fetch jobs that use the Mailkit client and the cache together."""
