@@ -11,7 +11,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .errors import MailkitError
+from .errors import MailkitError, WindowError
 from .redaction import install_log_redaction
 
 __all__ = ["main", "build_parser"]
@@ -340,7 +340,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
     try:
+        if getattr(args, "since", None) is not None or getattr(args, "until", None) is not None:
+            from .analysis.window import window_bounds
+
+            window_bounds(args.since, args.until)  # before any work: an empty window is a usage error
         return args.handler(args)
+    except WindowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MailkitError as exc:
         if args.debug:
             log.exception("failed")

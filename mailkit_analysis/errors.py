@@ -13,6 +13,7 @@ __all__ = [
     "MailkitResponseError",
     "MailkitTransportError",
     "ConfigError",
+    "WindowError",
 ]
 
 CREDENTIALS_HINT = (
@@ -51,6 +52,11 @@ class MailkitError(Exception):
 
 class ConfigError(MailkitError):
     """The toolkit is missing configuration it needs (credentials, endpoints, paths)."""
+
+
+class WindowError(MailkitError, ValueError):
+    """A date window that cannot be asked for: a bound that is not a date, or ``since``
+    not before ``until`` (which would only ever give an empty answer)."""
 
 
 class MailkitAuthError(MailkitError):

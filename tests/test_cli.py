@@ -157,3 +157,13 @@ def test_bad_manifest_on_the_command_line(tmp_path):
     assert done.returncode != 0
     assert "line 3" in done.stderr and "request_id" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "d" / "cache" / "requests.parquet").exists()
+
+
+@pytest.mark.parametrize("command", ["flags", "check", "report"])
+def test_since_after_until_is_a_usage_error(tmp_path, command):
+    """An inverted window would only give an empty answer: say so in one line and exit 2."""
+    done = run_cli(command, "--data-dir", str(tmp_path), "--since", "2026-11-20", "--until", "2026-11-01")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the window is empty: since (2026-11-20 00:00)")
+    assert done.stdout == ""

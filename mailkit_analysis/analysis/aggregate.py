@@ -25,8 +25,6 @@ changes are handled exactly as in pandas and no session time zone is involved.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from typing import Iterable
 
 import duckdb
@@ -35,13 +33,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cache import load_requests, load_sends
-from ..cache.load import TimeLike, _months_between, parse_bound
-from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
-from ..cache.store import ResultsStore
-from ..cache.tables import table_problem
+from ..cache.load import TimeLike, parse_bound
 from ..codes import lookup
 from ..frame import PRAGUE
-from ..paths import CachePaths
+from .source import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, Source
+from .source import prague as _prague
 from .summaries import (
     Denominators,
     _period_index,
@@ -61,10 +57,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Threads per DuckDB connection: all cores up to four (a notebook shares the machine).
-DUCKDB_THREADS = max(1, min(4, os.cpu_count() or 1))
-#: DuckDB's own memory cap per connection; aggregations here stay far below it.
-DUCKDB_MEMORY_LIMIT = "1GB"
 # Since then Prague's offset from UTC has always been a whole number of hours.
 _WHOLE_HOUR_OFFSETS = pd.Timestamp("1891-10-01", tz="UTC")
 # Days since 1970 of the Prague day / Monday of the week, from each row's wall time.
@@ -360,14 +352,6 @@ def _in_window(times: pd.Series, since: pd.Timestamp | None, until: pd.Timestamp
     return keep.to_numpy(dtype=bool)
 
 
-def _prague(values: pd.Series) -> pd.Series:
-    """DuckDB timestamps (zone-aware, any zone) as Prague datetimes in microseconds."""
-    values = pd.Series(values)
-    if not isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = pd.to_datetime(values, utc=True)
-    return values.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
-
-
 def _positions(index: pd.Index, keys: pd.Series) -> np.ndarray:
     """Where each key (nullable) sits in ``index`` (nullable, unique)."""
     missing = np.iinfo(np.int64).min  # no campaign id is this
@@ -375,138 +359,37 @@ def _positions(index: pd.Index, keys: pd.Series) -> np.ndarray:
     return lookup_.get_indexer(keys.fillna(missing).astype("int64").to_numpy())
 
 
-def _ints(values: Iterable[int]) -> str:
-    return ", ".join(str(int(v)) for v in sorted({int(v) for v in values})) or "NULL"
-
-
 class _Scan:
-    """The result rows a call reads: its files, filters and campaign fill, on one connection.
+    """The result rows a call reads (see :class:`~mailkit_analysis.analysis.source.Source`).
 
     ``rows(need_campaign)`` is a SQL relation with ``request_id``, ``id_send``,
-    ``error_code``, ``date`` and, when asked or when a campaign filter needs them,
-    ``campaign_id``/``campaign_name`` filled like ``load_results`` does.
+    ``error_code``, ``date`` and, when asked, ``campaign_id``/``campaign_name`` filled like
+    ``load_results`` does.
     """
 
     def __init__(self, data_dir, since, until, campaigns, codes):
-        self.paths = CachePaths.under(data_dir)
+        self.source = Source(data_dir)
         self.since, self.until = parse_bound(since), parse_bound(until, end=True)
         self.campaigns = None if campaigns is None else {int(c) for c in campaigns}
         self.codes = codes
-        store = ResultsStore(self.paths)
-        files = store.usable_files()
-        for problem in store.problems:
-            log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
-        if self.since is not None or self.until is not None:
-            files = {m: files[m] for m in _months_between(self.since, self.until, files)}
-        self.files = [str(p) for p in files.values()]
         self.con: duckdb.DuckDBPyConnection | None = None
-        self._lookups_ready = False
 
     def __enter__(self) -> "_Scan":
-        self.con = duckdb.connect(
-            database=":memory:",
-            config={
-                "threads": DUCKDB_THREADS,
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
-                "preserve_insertion_order": False,
-                "temp_directory": os.path.join(tempfile.gettempdir(), "mailkit-analysis-duckdb"),
-            },
-        )
-        # Nothing below depends on it (times leave DuckDB as integer hours or zone-aware
-        # values), but an implicit cast should mean Prague, as everywhere in the toolkit.
-        self.con.execute("SET TimeZone = 'Europe/Prague'")
+        self.source.__enter__()
+        self.con = self.source.con
         return self
 
     def __exit__(self, *exc) -> None:
-        self.con.close()
+        self.source.__exit__(*exc)
 
     def query(self, sql: str) -> pd.DataFrame:
-        relation = self.con.sql(sql)
-        fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table  # DuckDB 2 / 1
-        table = fetch()
-        return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
-
-    def _where(self) -> list[str]:
-        where = []
-        if self.since is not None:
-            where.append(f"date >= '{self.since.isoformat()}'::TIMESTAMPTZ")
-        if self.until is not None:
-            where.append(f"date < '{self.until.isoformat()}'::TIMESTAMPTZ")
-        if self.codes is not None:
-            where.append(f"error_code IN ({_ints(self.codes)})")
-        return where
+        return self.source.query(sql)
 
     def rows(self, need_campaign: bool) -> str:
-        if not self.files:
-            return (
-                "(SELECT NULL::BIGINT AS request_id, NULL::BIGINT AS id_send, NULL::BIGINT AS error_code, "
-                "NULL::TIMESTAMPTZ AS date, NULL::BIGINT AS campaign_id, NULL::VARCHAR AS campaign_name WHERE false)"
-            )
-        files = ", ".join(_quote(f) for f in self.files)
-        scan = f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
-        where = self._where()
-        if not need_campaign and self.campaigns is None:
-            return f"(SELECT request_id, id_send, error_code, date FROM {scan}{_and(where)})"
-        self._register_enrichment()
-        wanted = _ints(self.campaigns) if self.campaigns is not None else None
-        # Rows that carry both campaign columns need no lookup (every row of a generated or
-        # backfilled cache); only the others are joined with the enrichment tables.
-        stored = where + ["campaign_id IS NOT NULL", "campaign_name IS NOT NULL"]
-        if wanted is not None:
-            stored.append(f"campaign_id IN ({wanted})")
-        missing = where + ["(campaign_id IS NULL OR campaign_name IS NULL)"]
-        filled = (
-            "SELECT r.request_id, r.id_send, r.error_code, r.date, r.campaign_name AS stored_name, "
-            "coalesce(r.campaign_id, s.campaign_id, q.campaign_id) AS campaign_id "
-            f"FROM (SELECT * FROM {scan}{_and(missing)}) r "
-            "LEFT JOIN mk_send_campaigns s ON s.id_send = r.id_send "
-            "LEFT JOIN mk_request_campaigns q ON q.request_id = r.request_id"
-        )
-        named = (
-            "SELECT f.request_id, f.id_send, f.error_code, f.date, f.campaign_id, "
-            "coalesce(f.stored_name, n.campaign_name) AS campaign_name "
-            f"FROM ({filled}) f LEFT JOIN mk_campaign_names n ON n.campaign_id = f.campaign_id"
-            + (f" WHERE f.campaign_id IN ({wanted})" if wanted is not None else "")
-        )
-        return (
-            f"(SELECT request_id, id_send, error_code, date, campaign_id, campaign_name FROM {scan}{_and(stored)} "
-            f"UNION ALL {named})"
-        )
-
-    def _register_enrichment(self) -> None:
-        """The lookups ``load_results`` fills campaigns from, as DuckDB tables.
-
-        Read by DuckDB straight from the small tables' files (the sends and requests of a
-        big cache have a row per send): the last row per key with a value wins, like the
-        dicts ``Enrichment`` builds; a missing or unusable file is an empty lookup.
-        """
-        if self._lookups_ready:
-            return
-        self._lookups_ready = True
-        lookups = {
-            "mk_send_campaigns": (self.paths.sends, SENDS_SCHEMA, "id_send", "campaign_id", "BIGINT"),
-            "mk_request_campaigns": (self.paths.requests, REQUESTS_SCHEMA, "request_id", "campaign_id", "BIGINT"),
-            "mk_campaign_names": (self.paths.campaigns, CAMPAIGNS_SCHEMA, "campaign_id", "campaign_name", "VARCHAR"),
-        }
-        for name, (path, schema, key, value, kind) in lookups.items():
-            empty = f"SELECT NULL::BIGINT AS {key}, NULL::{kind} AS {value} WHERE false"
-            query = empty
-            if path.is_file() and table_problem(path, schema) is None:
-                query = (
-                    f"SELECT {key}, arg_max({value}, file_row_number) AS {value} "
-                    f"FROM read_parquet({_quote(path)}, file_row_number = true) "
-                    f"WHERE {key} IS NOT NULL AND {value} IS NOT NULL GROUP BY {key}"
-                )
-            try:
-                self.con.execute(f"CREATE TEMP TABLE {name} AS {query}")
-            except duckdb.Error as exc:  # passed the footer check, failed further in
-                log.warning("cache file %s cannot be used: %s", path, str(exc)[:120])
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {empty}")
+        columns = ["request_id", "id_send", "error_code", "date"]
+        if need_campaign or self.campaigns is not None:
+            columns += ["campaign_id", "campaign_name"]
+        return self.source.rows(columns, since=self.since, until=self.until, campaigns=self.campaigns,
+                                codes=self.codes)
 
 
-def _quote(path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _and(conditions: list[str]) -> str:
-    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -1,26 +1,334 @@
-"""Flags for a date window, read from the cache: what ``flags``, ``check``, the notebooks
-and the report share.
+"""One date window of the results, and every question the toolkit asks of it.
 
-Rules that compare against history (spikes, unsubscribed share) need days *before* the
-window, so the cache is read from ``since`` minus a look-back; a flag is kept when its time
-span touches the window.
+A :class:`Window` is a date range (``since <= date < until``, Prague time) with optional
+campaigns and send, over the cache or over a results frame a Python user hands in. Each
+answer is one SQL query run by DuckDB inside the parquet files (only the needed columns of
+the needed month partitions) or over the user's frame as an in-memory arrow table, the same
+query either way, and comes back as a small pandas frame. Rows reach pandas only through
+:meth:`Window.rows` (or :func:`~mailkit_analysis.cache.load_results`), never implicitly.
+
+The one rate
+------------
+``rate = affected recipients / recipients sent``, where *affected recipients* are the
+distinct ``id_send_message`` values of the error rows (a row without one counts once) and
+*recipients sent* is the send's size from Mailkit (``SEND_COUNT``), else the request
+manifest's ``recipients``. Affected recipients are capped at recipients sent, so a rate is
+never above 100 %; a total with any part of unknown size is ``<NA>``.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Iterable
 
 import pandas as pd
 
 from ..cache import load_requests, load_results, load_sends
 from ..cache.load import parse_bound
+from ..errors import WindowError
+from ..frame import PRAGUE, RESULT_COLUMNS, conform, nullable_types
 from .flags import FlagConfig, find_flags
+from .source import Source, prague, sql_ints, sql_time
 
-__all__ = ["WindowFlags", "flags_for_window", "LOOKBACK_DAYS"]
+__all__ = ["Window", "WindowError", "window_bounds", "WindowFlags", "flags_for_window", "LOOKBACK_DAYS", "AFFECTED"]
 
 #: History read before ``since`` so baselines exist at the window's start.
 LOOKBACK_DAYS = 60
 
+#: Affected recipients of a group of rows, in SQL: distinct ``id_send_message`` values, and
+#: each row without one once (Mailkit may report a recipient without a message id).
+AFFECTED = "(count(DISTINCT id_send_message) + count(*) FILTER (WHERE id_send_message IS NULL))"
+
+_TIME = pd.DatetimeTZDtype("us", PRAGUE)
+_INFINITY = "'infinity'::TIMESTAMPTZ"
+
+
+def window_bounds(since, until) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``since`` and ``until`` as Prague timestamps (``until`` exclusive), checked.
+
+    Parameters
+    ----------
+    since, until : str, date or datetime, optional
+        A bare date ``until`` includes that whole day; naive times are Prague time.
+
+    Raises
+    ------
+    WindowError
+        A bound that is not a date, or ``since`` not before ``until``.
+    """
+    try:
+        since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    except ValueError as error:
+        raise WindowError(f"window bound: {error}") from None
+    if since_ts is not None and until_ts is not None and since_ts >= until_ts:
+        raise WindowError(
+            f"the window is empty: since ({since_ts:%Y-%m-%d %H:%M}) is not before until "
+            f"({until_ts:%Y-%m-%d %H:%M}, exclusive; a bare date includes that day)"
+        )
+    return since_ts, until_ts
+
+
+@dataclass(frozen=True)
+class Window:
+    """A date window of results, with optional campaigns and send.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Data folder of the cache (default: :func:`mailkit_analysis.paths.default_data_dir`).
+    since, until : str, date or datetime, optional
+        ``since <= date < until``; a bare date ``until`` includes that whole day; naive
+        times are Prague time; None = open.
+    campaigns : iterable of int, optional
+        Only these campaigns.
+    id_send : int, optional
+        Only this send.
+
+    Raises
+    ------
+    WindowError
+        ``since`` not before ``until``, or a bound that is not a date.
+
+    See Also
+    --------
+    Window.from_frame : the same window over a results frame instead of the cache.
+    """
+
+    data_dir: str | os.PathLike | None = None
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    campaigns: tuple[int, ...] | None = None
+    id_send: int | None = None
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    given_sends: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    given_requests: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        since, until = window_bounds(self.since, self.until)
+        object.__setattr__(self, "since", since)
+        object.__setattr__(self, "until", until)
+        if self.campaigns is not None:
+            object.__setattr__(self, "campaigns", tuple(sorted({int(c) for c in self.campaigns})))
+        if self.id_send is not None:
+            object.__setattr__(self, "id_send", int(self.id_send))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, sends: pd.DataFrame | None = None,
+                   requests: pd.DataFrame | None = None, since=None, until=None,
+                   campaigns: Iterable[int] | None = None, id_send: int | None = None) -> "Window":
+        """A window over a results frame instead of the cache; the same queries run over it.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A results frame (see :mod:`mailkit_analysis.frame`); missing columns are null.
+        sends : pandas.DataFrame, optional
+            Sends with ``id_send`` and ``send_count`` (optionally ``campaign_id``,
+            ``send_date``): the recipients sent.
+        requests : pandas.DataFrame, optional
+            Requests with ``request_id`` and ``recipients`` (optionally ``id_send``,
+            ``campaign_id``, ``sent_at``, ``status``, ``final``), as the manifest has them.
+        since, until, campaigns, id_send
+            As for :class:`Window`.
+        """
+        return cls(None, since, until, campaigns, id_send, frame=frame, given_sends=sends,
+                   given_requests=requests)
+
+    # ----------------------------------------------------------------------- plumbing
+    def narrowed(self, *, campaigns: Iterable[int] | None = None, id_send: int | None = None) -> "Window":
+        """The same dates, restricted to some campaigns or one send."""
+        return replace(self, campaigns=campaigns if campaigns is not None else self.campaigns,
+                       id_send=id_send if id_send is not None else self.id_send)
+
+    def _source(self) -> Source:
+        if self.frame is not None:
+            return Source(frame=self.frame, sends=self.given_sends, requests=self.given_requests)
+        return Source(self.data_dir)
+
+    def _start(self, lookback: pd.Timedelta | None) -> pd.Timestamp | None:
+        if lookback is None or self.since is None:
+            return self.since
+        return self.since - pd.Timedelta(lookback)
+
+    def _rows(self, source: Source, columns, *, since=..., codes=None) -> str:
+        return source.rows(columns, since=self.since if since is ... else since, until=self.until,
+                           campaigns=self.campaigns, id_send=self.id_send, codes=codes)
+
+    # ----------------------------------------------------------------------- rows, on request
+    def rows(self, limit: int | None = None, *, columns: Iterable[str] | None = None,
+             codes: Iterable[int] | None = None) -> pd.DataFrame:
+        """The window's result rows as a results frame, read only when asked for.
+
+        Parameters
+        ----------
+        limit : int, optional
+            At most this many rows (the earliest first); None reads them all, which a
+            large window may not fit in memory for.
+        columns : iterable of str, optional
+            Read only these columns (the others are missing from the frame).
+        codes : iterable of int, optional
+            Only rows with these error codes.
+        """
+        if self.frame is None and limit is None:
+            frame = load_results(self.data_dir, since=self.since, until=self.until, campaigns=self.campaigns,
+                                 codes=codes, columns=list(columns) if columns is not None else None)
+            if self.id_send is not None:
+                frame = frame[(frame["id_send"] == self.id_send).fillna(False)].reset_index(drop=True)
+            return frame
+        wanted = list(columns) if columns is not None else list(RESULT_COLUMNS)
+        with self._source() as source:
+            sql = f"SELECT * FROM {self._rows(source, wanted, codes=codes)} ORDER BY date NULLS LAST, request_id"
+            if limit is not None:
+                sql += f" LIMIT {int(limit)}"
+            table = source.arrow(sql)
+        frame = table.to_pandas(types_mapper=nullable_types)
+        for column in ("date", "fetched_at"):
+            if column in frame:
+                frame[column] = prague(frame[column])
+        if "fetched_at" in frame:
+            frame["fetched_at"] = frame["fetched_at"].dt.tz_convert("UTC")
+        return conform(frame) if columns is None else frame
+
+    # ----------------------------------------------------------------------- contract frames
+    def send_codes(self, lookback: pd.Timedelta | None = None) -> pd.DataFrame:
+        """One row per (request, send, error code) with error rows in the window.
+
+        Parameters
+        ----------
+        lookback : pandas.Timedelta, optional
+            Extend the window back by this much (for rules that compare with history).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``campaign_id`` (Int64), ``campaign_name`` (string), ``request_id`` (Int64),
+            ``id_send`` (Int64, <NA> when no send was created), ``error_code`` (Int64),
+            ``first_date``, ``last_date`` (Prague), ``rows`` and ``recipients`` (int64,
+            affected recipients: see the module docstring); ordered by request, code.
+        """
+        with self._source() as source:
+            rows = self._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
+                                       "campaign_id", "campaign_name"], since=self._start(lookback))
+            table = source.query(
+                "SELECT max(campaign_id) AS campaign_id, "
+                f"arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) "
+                "AS campaign_name, request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
+                f"count(*) AS rows, {AFFECTED} AS recipients FROM {rows} "
+                "GROUP BY request_id, id_send, error_code ORDER BY request_id, id_send NULLS FIRST, error_code NULLS LAST"
+            )
+        return pd.DataFrame({
+            "campaign_id": table["campaign_id"].astype("Int64"),
+            "campaign_name": table["campaign_name"].astype("string"),
+            "request_id": table["request_id"].astype("Int64"),
+            "id_send": table["id_send"].astype("Int64"),
+            "error_code": table["error_code"].astype("Int64"),
+            "first_date": prague(table["first_date"]),
+            "last_date": prague(table["last_date"]),
+            "rows": table["rows"].astype("int64"),
+            "recipients": table["recipients"].astype("int64"),
+        })
+
+    def sends(self, lookback: pd.Timedelta | None = None) -> pd.DataFrame:
+        """One row per request in the window (and per send enrichment lists without one).
+
+        A request is in the window when it has error rows there or was sent in it (the
+        manifest's ``sent_at``, else its send's date); a send that enrichment lists and no
+        request names is in it when its send date is.
+
+        Parameters
+        ----------
+        lookback : pandas.Timedelta, optional
+            Extend the window back by this much.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``request_id`` (Int64, <NA> for a send without a request), ``id_send``,
+            ``campaign_id`` (Int64), ``campaign_name`` (string), ``sent_at`` (Prague: the
+            manifest's ``sent_at``, else the send's date, else the first error row's
+            date), ``send_count`` (Int64 recipients sent: SEND_COUNT, else the manifest's
+            ``recipients``), ``status`` (string), ``final`` (boolean), ``rows`` (int64
+            error rows in the window); ordered by ``sent_at``.
+        """
+        with self._source() as source:
+            table = source.query(self._sends_sql(source, self._start(lookback)))
+        return pd.DataFrame({
+            "request_id": table["request_id"].astype("Int64"),
+            "id_send": table["id_send"].astype("Int64"),
+            "campaign_id": table["campaign_id"].astype("Int64"),
+            "campaign_name": table["campaign_name"].astype("string"),
+            "sent_at": prague(table["sent_at"]),
+            "send_count": table["send_count"].astype("Int64"),
+            "status": table["status"].astype("string"),
+            "final": table["final"].astype("boolean"),
+            "rows": table["rows"].astype("int64"),
+        })
+
+    def _sends_sql(self, source: Source, since: pd.Timestamp | None) -> str:
+        """The SQL of :meth:`sends` (also the denominators of every rate)."""
+        rows = self._rows(source, ["request_id", "id_send", "date", "campaign_id", "campaign_name"], since=since)
+        inside = []
+        if since is not None:
+            inside.append(f"sent_at >= {sql_time(since)}")
+        if self.until is not None:
+            inside.append(f"sent_at < {sql_time(self.until)}")
+        if self.campaigns is not None:
+            inside.append(f"campaign_id IN ({sql_ints(self.campaigns)})")
+        if self.id_send is not None:
+            inside.append(f"id_send = {int(self.id_send)}")
+        chosen = " AND ".join(inside) or "true"
+        return f"""
+            WITH seen AS (
+                SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id,
+                       arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL)
+                           AS campaign_name,
+                       min(date) AS first_date, count(*) AS rows
+                FROM {rows} GROUP BY request_id
+            ),
+            requests AS (
+                SELECT coalesce(q.request_id, r.request_id) AS request_id,
+                       coalesce(q.id_send, r.id_send) AS id_send,
+                       q.campaign_id AS q_campaign, r.campaign_id AS r_campaign, r.campaign_name AS r_name,
+                       q.sent_at AS q_sent, r.first_date, q.recipients, q.status, q.final,
+                       coalesce(r.rows, 0) AS rows, r.request_id IS NOT NULL AS has_rows
+                FROM mk_requests q FULL OUTER JOIN seen r ON q.request_id = r.request_id
+            ),
+            described AS (
+                SELECT q.request_id, q.id_send,
+                       coalesce(q.q_campaign, s.campaign_id, q.r_campaign) AS campaign_id, q.r_name,
+                       coalesce(q.q_sent, s.sent, q.first_date) AS sent_at,
+                       coalesce(s.send_count, q.recipients) AS send_count,
+                       q.status, q.final, q.rows, q.has_rows
+                FROM requests q LEFT JOIN mk_sends s ON s.id_send = q.id_send
+            ),
+            kept AS (
+                SELECT * FROM described WHERE has_rows OR ({chosen})
+            ),
+            lone AS (
+                SELECT NULL::BIGINT AS request_id, id_send, campaign_id, NULL::VARCHAR AS r_name, sent AS sent_at,
+                       send_count, NULL::VARCHAR AS status, NULL::BOOLEAN AS final, 0::BIGINT AS rows,
+                       false AS has_rows
+                FROM (SELECT id_send, campaign_id, sent AS sent_at, sent, send_count FROM mk_sends)
+                WHERE id_send NOT IN (SELECT id_send FROM described WHERE id_send IS NOT NULL) AND ({chosen})
+            )
+            SELECT u.request_id, u.id_send, u.campaign_id,
+                   coalesce(n.campaign_name, u.r_name) AS campaign_name, u.sent_at,
+                   u.send_count, u.status, u.final, u.rows
+            FROM (SELECT * FROM kept UNION ALL SELECT * FROM lone) u
+            LEFT JOIN {self._names(source)} n ON n.campaign_id = u.campaign_id
+            ORDER BY u.sent_at NULLS LAST, u.request_id NULLS LAST, u.id_send
+        """
+
+    @staticmethod
+    def _names(source: Source) -> str:
+        if source.frame is not None:
+            return ("(SELECT campaign_id, arg_min(campaign_name, coalesce(date, 'infinity'::TIMESTAMPTZ)) AS "
+                    "campaign_name FROM mk_frame WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL "
+                    "GROUP BY campaign_id)")
+        return "mk_campaign_names"
+
+
+# --------------------------------------------------------------------------- flags (rows)
 
 @dataclass
 class WindowFlags:
@@ -62,7 +370,7 @@ def flags_for_window(
     config : FlagConfig or path, optional
         Thresholds (see :class:`~mailkit_analysis.analysis.flags.FlagConfig`).
     """
-    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    since_ts, until_ts = window_bounds(since, until)
     read_from = since_ts - pd.Timedelta(days=LOOKBACK_DAYS) if since_ts is not None else None
     frame = load_results(data_dir, since=read_from, until=until_ts, campaigns=campaigns)
     requests = load_requests(data_dir)[["request_id", "recipients"]].dropna()

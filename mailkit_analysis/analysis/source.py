@@ -1,0 +1,317 @@
+"""The rows a window reads, as DuckDB relations: the cache's parquet files or a user's frame.
+
+Every table of :class:`~mailkit_analysis.analysis.window.Window` is one SQL query over the
+relations made here, so the same definition runs over a cache of a hundred million rows
+(DuckDB scans only the needed columns of the needed ``month=`` partitions) and over a
+results frame a Python user hands in (DuckDB over the frame as an in-memory arrow table).
+
+Three relations are offered on one connection:
+
+``rows(...)``
+    The result rows of a window: ``since <= date < until`` (the window prunes whole month
+    partitions, then filters ``date``), optional campaigns, send and codes, with
+    ``campaign_id``/``campaign_name`` filled like :func:`~mailkit_analysis.cache.load_results`
+    fills them (stored ids, else the send's or the request's campaign from the cache's
+    tables).
+``mk_sends``
+    One row per send enrichment knows: ``id_send``, ``campaign_id``, ``send_count``
+    (Mailkit's SEND_COUNT) and ``sent`` (its send date, Prague, zone-aware).
+``mk_requests``
+    One row per request of the manifest: ``request_id``, ``id_send``, ``campaign_id``,
+    ``sent_at``, ``recipients``, ``status``, ``final``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from ..cache.load import _months_between
+from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
+from ..cache.store import ResultsStore
+from ..cache.tables import table_problem
+from ..frame import PRAGUE, RESULTS_SCHEMA
+from ..paths import CachePaths
+
+__all__ = ["DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "Source", "prague", "sql_ints", "sql_time"]
+
+log = logging.getLogger(__name__)
+
+#: Threads per DuckDB connection: all cores up to four (a notebook shares the machine).
+DUCKDB_THREADS = max(1, min(4, os.cpu_count() or 1))
+#: DuckDB's own memory cap per connection: its aggregations spill to disk beyond it, so a
+#: window's answers stay within a laptop's memory however many rows the cache holds.
+DUCKDB_MEMORY_LIMIT = "512MB"
+
+_SEND_DATE = "timezone('Europe/Prague', try_strptime(send_date, '%Y-%m-%d %H:%M:%S'))"
+# Columns a rows relation can offer, with their SQL types (for an empty relation).
+_ROW_TYPES = {
+    "request_id": "BIGINT", "id_send": "BIGINT", "id_send_message": "BIGINT", "id_email": "BIGINT",
+    "email": "VARCHAR", "error_code": "BIGINT", "error_name": "VARCHAR", "info": "VARCHAR",
+    "date": "TIMESTAMPTZ", "fetched_at": "TIMESTAMPTZ", "campaign_id": "BIGINT", "campaign_name": "VARCHAR",
+}
+
+
+def sql_ints(values: Iterable[int]) -> str:
+    """A SQL list of whole numbers (``NULL`` when empty, which matches nothing)."""
+    return ", ".join(str(int(v)) for v in sorted({int(v) for v in values})) or "NULL"
+
+
+def sql_time(stamp: pd.Timestamp) -> str:
+    """A zone-aware timestamp as a SQL ``TIMESTAMPTZ`` literal."""
+    return f"'{stamp.isoformat()}'::TIMESTAMPTZ"
+
+
+def _quote(path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _and(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def prague(values) -> pd.Series:
+    """DuckDB timestamps (zone-aware, any zone) as Prague datetimes in microseconds."""
+    values = pd.Series(values)
+    if not isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = pd.to_datetime(values, utc=True)
+    return values.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
+
+
+def _files(value) -> list[Path]:
+    """One month's files: a path, or (many part files per month) a list of them."""
+    return [Path(p) for p in value] if isinstance(value, (list, tuple)) else [Path(value)]
+
+
+class Source:
+    """Where a window's rows come from, opened as DuckDB relations on one connection.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Data folder of the cache (default: :func:`mailkit_analysis.paths.default_data_dir`).
+    frame : pandas.DataFrame, optional
+        A results frame to read instead of the cache's results (its campaign columns are
+        taken as they are).
+    sends, requests : pandas.DataFrame, optional
+        With ``frame``: the sends (``id_send``, ``send_count``, optionally ``campaign_id``,
+        ``send_date``) and requests (``request_id``, ``recipients``, optionally ``id_send``,
+        ``campaign_id``, ``sent_at``, ``status``, ``final``) that give rates their
+        denominators. Without ``frame`` the cache's own tables are read.
+
+    Use as a context manager: ``with Source(...) as source: source.query(sql)``.
+    """
+
+    def __init__(self, data_dir=None, *, frame: pd.DataFrame | None = None, sends=None, requests=None):
+        self.frame = frame
+        self.paths = None if frame is not None else CachePaths.under(data_dir)
+        self._sends, self._requests = sends, requests
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._months: dict[str, list[Path]] = {}
+
+    # ----------------------------------------------------------------------- connection
+    def __enter__(self) -> "Source":
+        self.con = duckdb.connect(
+            database=":memory:",
+            config={
+                "threads": DUCKDB_THREADS,
+                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "preserve_insertion_order": False,
+                "temp_directory": os.path.join(tempfile.gettempdir(), "mailkit-analysis-duckdb"),
+            },
+        )
+        # Times leave DuckDB zone-aware and are converted to Prague in pandas; an implicit
+        # cast (a bare date in SQL) should mean Prague, as everywhere in the toolkit.
+        self.con.execute("SET TimeZone = 'Europe/Prague'")
+        if self.frame is not None:
+            self._register_frame()
+        else:
+            self._register_cache()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+        self.con = None
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run ``sql`` and return its answer as an arrow table."""
+        relation = self.con.sql(sql)
+        fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table  # DuckDB 2 / 1
+        return fetch()
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` and return its (small) answer; integers as ``Int64``."""
+        return self.arrow(sql).to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+
+    # ----------------------------------------------------------------------- the rows
+    def rows(
+        self,
+        columns: Iterable[str],
+        *,
+        since: pd.Timestamp | None = None,
+        until: pd.Timestamp | None = None,
+        campaigns: Iterable[int] | None = None,
+        id_send: int | None = None,
+        codes: Iterable[int] | None = None,
+    ) -> str:
+        """A SQL relation (parenthesised) of the window's rows with ``columns``.
+
+        ``campaign_id``/``campaign_name`` are filled when asked for or when ``campaigns``
+        filters on them; a date window never holds rows without a date.
+        """
+        columns = list(dict.fromkeys(columns))
+        unknown = [c for c in columns if c not in _ROW_TYPES]
+        if unknown:
+            raise ValueError(f"no result column(s) {unknown}")
+        where = []
+        if since is not None:
+            where.append(f"date >= {sql_time(since)}")
+        if until is not None:
+            where.append(f"date < {sql_time(until)}")
+        if codes is not None:
+            where.append(f"error_code IN ({sql_ints(codes)})")
+        if id_send is not None:
+            where.append(f"id_send = {int(id_send)}")
+        wanted = None if campaigns is None else sql_ints(campaigns)
+        listed = ", ".join(columns)
+        if self.frame is not None:
+            if wanted is not None:
+                where.append(f"campaign_id IN ({wanted})")
+            return f"(SELECT {listed} FROM mk_frame{_and(where)})"
+        scan = self._scan(since, until)
+        if scan is None:
+            nothing = ", ".join(f"NULL::{_ROW_TYPES[c]} AS {c}" for c in columns)
+            return f"(SELECT {nothing} WHERE false)"
+        if wanted is None and not {"campaign_id", "campaign_name"} & set(columns):
+            return f"(SELECT {listed} FROM {scan}{_and(where)})"
+        # Rows that carry both campaign columns need no lookup (every row of a generated or
+        # backfilled cache); only the others are joined with the enrichment tables.
+        stored = where + ["campaign_id IS NOT NULL", "campaign_name IS NOT NULL"]
+        if wanted is not None:
+            stored.append(f"campaign_id IN ({wanted})")
+        missing = where + ["(campaign_id IS NULL OR campaign_name IS NULL)"]
+        plain = [c for c in columns if c not in ("campaign_id", "campaign_name")]
+        r_cols = "".join(f"r.{c}, " for c in plain)
+        f_cols = "".join(f"f.{c}, " for c in plain)
+        filled = (
+            f"SELECT {r_cols}r.campaign_name AS stored_name, "
+            "coalesce(r.campaign_id, s.campaign_id, q.campaign_id) AS campaign_id "
+            f"FROM (SELECT * FROM {scan}{_and(missing)}) r "
+            "LEFT JOIN mk_send_campaigns s ON s.id_send = r.id_send "
+            "LEFT JOIN mk_request_campaigns q ON q.request_id = r.request_id"
+        )
+        named = (
+            f"SELECT {f_cols}f.campaign_id, coalesce(f.stored_name, n.campaign_name) AS campaign_name "
+            f"FROM ({filled}) f LEFT JOIN mk_campaign_names n ON n.campaign_id = f.campaign_id"
+            + (f" WHERE f.campaign_id IN ({wanted})" if wanted is not None else "")
+        )
+        both = plain + ["campaign_id", "campaign_name"]
+        return (
+            f"(SELECT {listed} FROM (SELECT {', '.join(both)} FROM {scan}{_and(stored)} "
+            f"UNION ALL {named}))"
+        )
+
+    def _scan(self, since, until) -> str | None:
+        """``read_parquet`` over the month partitions the window can touch."""
+        months = self._months
+        if since is not None or until is not None:
+            months = {m: months[m] for m in _months_between(since, until, months)}
+        files = [str(p) for paths in months.values() for p in paths]
+        if not files:
+            return None
+        listed = ", ".join(_quote(f) for f in files)
+        return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
+
+    # ----------------------------------------------------------------------- registering
+    def _register_cache(self) -> None:
+        store = ResultsStore(self.paths)
+        usable = store.usable_files()
+        for problem in store.problems:
+            log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
+        self._months = {month: _files(value) for month, value in usable.items()}
+        # The lookups load_results fills campaigns from, read by DuckDB straight from the
+        # small tables' files: the last row per key with a value wins, like the dicts
+        # Enrichment builds; a missing or unusable file is an empty table.
+        self._table("mk_send_campaigns", self.paths.sends, SENDS_SCHEMA,
+                    "SELECT id_send, arg_max(campaign_id, file_row_number) AS campaign_id FROM {file} "
+                    "WHERE id_send IS NOT NULL AND campaign_id IS NOT NULL GROUP BY id_send",
+                    "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id")
+        self._table("mk_request_campaigns", self.paths.requests, REQUESTS_SCHEMA,
+                    "SELECT request_id, arg_max(campaign_id, file_row_number) AS campaign_id FROM {file} "
+                    "WHERE request_id IS NOT NULL AND campaign_id IS NOT NULL GROUP BY request_id",
+                    "NULL::BIGINT AS request_id, NULL::BIGINT AS campaign_id")
+        self._table("mk_campaign_names", self.paths.campaigns, CAMPAIGNS_SCHEMA,
+                    "SELECT campaign_id, arg_max(campaign_name, file_row_number) AS campaign_name FROM {file} "
+                    "WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL GROUP BY campaign_id",
+                    "NULL::BIGINT AS campaign_id, NULL::VARCHAR AS campaign_name")
+        # One row per send and per request, the last written winning (the tables are
+        # rewritten whole, so there is one anyway).
+        self._table("mk_sends", self.paths.sends, SENDS_SCHEMA,
+                    "SELECT id_send, arg_max(campaign_id, file_row_number) AS campaign_id, "
+                    "arg_max(send_count, file_row_number) AS send_count, "
+                    f"arg_max({_SEND_DATE}, file_row_number) AS sent FROM {{file}} "
+                    "WHERE id_send IS NOT NULL GROUP BY id_send",
+                    "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, NULL::BIGINT AS send_count, "
+                    "NULL::TIMESTAMPTZ AS sent")
+        self._table("mk_requests", self.paths.requests, REQUESTS_SCHEMA,
+                    "SELECT request_id, arg_max(id_send, file_row_number) AS id_send, "
+                    "arg_max(campaign_id, file_row_number) AS campaign_id, arg_max(sent_at, file_row_number) AS sent_at, "
+                    "arg_max(recipients, file_row_number) AS recipients, arg_max(status, file_row_number) AS status, "
+                    "arg_max(final, file_row_number) AS final FROM {file} WHERE request_id IS NOT NULL GROUP BY request_id",
+                    "NULL::BIGINT AS request_id, NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, "
+                    "NULL::TIMESTAMPTZ AS sent_at, NULL::BIGINT AS recipients, NULL::VARCHAR AS status, "
+                    "NULL::BOOLEAN AS final")
+
+    def _table(self, name: str, path: Path, schema: pa.Schema, query: str, empty: str) -> None:
+        empty_query = f"SELECT {empty} WHERE false"
+        sql = empty_query
+        if path.is_file() and table_problem(path, schema) is None:
+            sql = query.format(file=f"read_parquet({_quote(path)}, file_row_number = true)")
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        except duckdb.Error as exc:  # passed the footer check, failed further in
+            log.warning("cache file %s cannot be used: %s", path, str(exc)[:120])
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {empty_query}")
+
+    def _register_frame(self) -> None:
+        frame = self.frame
+        data = {}
+        for name, field in zip(RESULTS_SCHEMA.names, RESULTS_SCHEMA):
+            if name in frame.columns:
+                data[name] = pa.array(frame[name], type=field.type, from_pandas=True)
+            else:
+                data[name] = pa.nulls(len(frame), type=field.type)
+        self.con.register("mk_frame", pa.table(data))
+        self._register_small("mk_sends", self._sends, {
+            "id_send": "BIGINT", "campaign_id": "BIGINT", "send_count": "BIGINT", "send_date": "VARCHAR"})
+        self._register_small("mk_requests", self._requests, {
+            "request_id": "BIGINT", "id_send": "BIGINT", "campaign_id": "BIGINT", "sent_at": "TIMESTAMPTZ",
+            "recipients": "BIGINT", "status": "VARCHAR", "final": "BOOLEAN"})
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE mk_sends AS SELECT id_send, campaign_id, send_count, "
+            f"{_SEND_DATE} AS sent FROM mk_sends_given"
+        )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE mk_requests AS SELECT * FROM mk_requests_given")
+
+    def _register_small(self, name: str, table, types: dict[str, str]) -> None:
+        """A user's sends or requests table with the columns ``types`` names (missing ones null)."""
+        given = f"{name}_given"
+        if table is None or len(table) == 0:
+            nulls = ", ".join(f"NULL::{t} AS {c}" for c, t in types.items())
+            self.con.execute(f"CREATE TEMP TABLE {given} AS SELECT {nulls} WHERE false")
+            return
+        table = pd.DataFrame(table).copy()
+        if "send_date" in types and "send_date" in table and not pd.api.types.is_string_dtype(table["send_date"]):
+            table["send_date"] = pd.to_datetime(table["send_date"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        present = {c: t for c, t in types.items() if c in table.columns}
+        self.con.register(f"{name}_user", table[list(present)])
+        listed = ", ".join(
+            f"CAST({c} AS {t}) AS {c}" if c in present else f"NULL::{t} AS {c}" for c, t in types.items()
+        )
+        self.con.execute(f"CREATE TEMP TABLE {given} AS SELECT {listed} FROM {name}_user")
