@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
+
+# tqdm.auto warns on import in a Jupyter kernel without ipywidgets ("IProgress not found"),
+# and every notebook imports the package first: the warning would be the first thing a user
+# sees in JupyterLab. Without ipywidgets tqdm.auto falls back to the text bar, which is fine.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from tqdm.auto import tqdm
 
 from ..api.client import MailkitClient
 from ..api.results import ResultsAnswer
