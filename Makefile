@@ -3,14 +3,19 @@
 #               fetch into the cache, summarise, render reports/error-overview_<time>.html
 #   make test   the test suite (what CI runs through .ci/run)
 # and, once the cache is filled:
-#   make lab    JupyterLab on notebooks/ (installs the [lab] extra the first time)
+#   make lab    JupyterLab on notebooks/, on loopback (as root too: Docker containers, CI)
 #   make report the overview report again (ARGS="--since 2026-11-01 --notebook 03" ...)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-LAB_STAMP := $(VENV)/.lab-installed
+# JupyterLab listens on loopback only unless LAB_IP says otherwise (LAB_IP=0.0.0.0 inside a
+# container whose port you publish). It refuses to start as root without --allow-root, and a
+# normal user should not pass it: decided here from the effective uid. LAB_ARGS adds flags,
+# e.g. LAB_ARGS="--no-browser --port 8890".
+LAB_IP ?= 127.0.0.1
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: run test venv lab report bench clean
 
@@ -32,12 +37,8 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/mailkit-analysis report $(ARGS)
 
-$(LAB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[lab]'
-	touch $(LAB_STAMP)
-
-lab: $(LAB_STAMP)
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=$(LAB_IP) --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 # Naive way vs the toolkit, measured in one run (BENCH_ARGS="--quick" for a short one).
 bench: $(STAMP)

@@ -92,10 +92,10 @@ def test_environment_has_conda_forge_and_editable_install(environment):
     assert "pip" in environment["dependencies"]
 
 
-@pytest.mark.parametrize("group", ["runtime", "test"])
+@pytest.mark.parametrize("group", ["runtime", "test", "lab"])
 def test_every_dependency_is_in_environment_yml_with_the_same_range(environment, group):
     project = _pyproject()["project"]
-    requirements = project["dependencies"] if group == "runtime" else project["optional-dependencies"]["test"]
+    requirements = project["dependencies"] if group == "runtime" else project["optional-dependencies"][group]
     assert requirements, f"no {group} dependencies found"
     conda = _conda_specs(environment)
     problems = []
