@@ -107,7 +107,7 @@ def parse_naive_xmlrpc(path):
 def _toolkit_parse(path, decode):
     import pandas as pd
 
-    from mailkit_analysis import parse_results_answer
+    from mailkit_analysis.api.results import parse_results_answer
 
     body = Path(path).read_bytes()
     fetched = pd.Timestamp.now(tz="UTC")

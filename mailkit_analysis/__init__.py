@@ -1,30 +1,24 @@
 """mailkit-analysis: why did my Mailkit mass send fail?
 
-Fetch ``mailkit.sendmail_mass.results`` over JSON or XML-RPC, keep it as typed frames,
-and turn it into charts, problem flags and shareable reports.
+Fetch ``mailkit.sendmail_mass.results`` over JSON or XML-RPC, cache it as parquet, flag
+problems and render shareable reports. The package root holds the user's path only (listed
+in the README, "The package root"); everything else is imported from its module, e.g.
+``mailkit_analysis.analysis.summaries`` or ``mailkit_analysis.presentation.plots``.
+
+Names whose modules load the analysis stack, DuckDB, matplotlib or papermill/nbconvert are
+imported on first use (PEP 562), so ``import mailkit_analysis`` and a cron job that only
+fetches stay light.
 """
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
-from .analysis.domains import likely_typos, mask_email, mask_emails
-from .analysis.flags import FlagConfig, find_flags, flags_to_json
-from .analysis.summaries import (
-    by_campaign,
-    by_category,
-    by_send,
-    counts_over_time,
-    rates_over_time,
-    recipient_domains,
-    top_info,
-)
 from .api.client import MailkitClient
-from .api.results import ResultsAnswer, parse_results_answer
 from .api.session import RetryPolicy
-from .cache import cache_info, load_campaigns, load_requests, load_results, load_sends
-from .cache.manifest import ManifestError, read_manifest
-from .codes import CATALOGUE, ErrorCode, code_label, error_name, lookup
-from .config import Credentials, Endpoints, load_credentials, load_endpoints
+from .config import Credentials, load_credentials
 from .errors import (
     ConfigError,
     MailkitAPIError,
@@ -33,71 +27,65 @@ from .errors import (
     MailkitResponseError,
     MailkitTransportError,
 )
-from .frame import (
-    RESULT_COLUMNS,
-    RESULT_DTYPES,
-    build_results_frame,
-    empty_results_frame,
-)
-from .presentation.export import frame_to_csv, frame_to_json, summarize_by_code
-from .redaction import Secret
-from .sync.concurrent_fetch import FetchFailure, FetchReport, RequestRef, fetch_many
-from .sync.fetch import fetch_results
 
-# Charts live in mailkit_analysis.presentation.plots, imported on demand so that the package does not
-# load matplotlib for a cron job that only fetches.
+# Name -> module that defines it, imported when the name is first used.
+_LAZY = {
+    "fetch_results": ".sync.fetch",
+    "load_results": ".cache.load",
+    "cache_info": ".cache.info",
+    "find_flags": ".analysis.flags",
+    "FlagConfig": ".analysis.flags",
+    "render_report": ".presentation.report",
+    "ManifestError": ".cache.manifest",
+    "CacheAccountError": ".cache.account",
+    "ReportError": ".presentation.report",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports them
+    from .analysis.flags import FlagConfig, find_flags
+    from .cache.account import CacheAccountError
+    from .cache.info import cache_info
+    from .cache.load import load_results
+    from .cache.manifest import ManifestError
+    from .presentation.report import ReportError, render_report
+    from .sync.fetch import fetch_results
+
 __all__ = [
     "__version__",
+    # talking to Mailkit
+    "MailkitClient",
+    "Credentials",
+    "load_credentials",
+    "RetryPolicy",
+    # the cache
     "fetch_results",
     "load_results",
-    "load_requests",
-    "load_sends",
-    "load_campaigns",
     "cache_info",
-    "read_manifest",
-    "ManifestError",
-    "counts_over_time",
-    "rates_over_time",
-    "by_campaign",
-    "by_send",
-    "by_category",
-    "top_info",
-    "recipient_domains",
-    "likely_typos",
-    "mask_email",
-    "mask_emails",
+    # what went wrong
     "find_flags",
     "FlagConfig",
-    "flags_to_json",
-    "MailkitClient",
-    "RetryPolicy",
-    "Credentials",
-    "Endpoints",
-    "Secret",
-    "load_credentials",
-    "load_endpoints",
-    "CATALOGUE",
-    "ErrorCode",
-    "lookup",
-    "error_name",
-    "code_label",
+    "render_report",
+    # errors
     "MailkitError",
     "MailkitAuthError",
     "MailkitAPIError",
     "MailkitResponseError",
     "MailkitTransportError",
     "ConfigError",
-    "RESULT_COLUMNS",
-    "RESULT_DTYPES",
-    "build_results_frame",
-    "empty_results_frame",
-    "ResultsAnswer",
-    "parse_results_answer",
-    "RequestRef",
-    "FetchFailure",
-    "FetchReport",
-    "fetch_many",
-    "summarize_by_code",
-    "frame_to_json",
-    "frame_to_csv",
+    "ManifestError",
+    "CacheAccountError",
+    "ReportError",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

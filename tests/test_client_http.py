@@ -16,15 +16,8 @@ from loopback import (
     reference_bytes,
 )
 
-from mailkit_analysis import (
-    FetchFailure,
-    MailkitAuthError,
-    MailkitClient,
-    MailkitTransportError,
-    RequestRef,
-    RetryPolicy,
-    fetch_many,
-)
+from mailkit_analysis import MailkitAuthError, MailkitClient, MailkitTransportError, RetryPolicy
+from mailkit_analysis.sync.concurrent_fetch import FetchFailure, RequestRef, fetch_many
 
 pytestmark = pytest.mark.usefixtures("isolated_settings", "md5_never_in_errors")
 

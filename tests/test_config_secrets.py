@@ -16,12 +16,10 @@ from mailkit_analysis import (
     MailkitError,
     MailkitResponseError,
     RetryPolicy,
-    Secret,
     load_credentials,
-    load_endpoints,
 )
-from mailkit_analysis.config import DEFAULT_JSON_URL, DEFAULT_RPC_URL
-from mailkit_analysis.redaction import RedactingFilter, install_log_redaction, redact
+from mailkit_analysis.config import DEFAULT_JSON_URL, DEFAULT_RPC_URL, load_endpoints
+from mailkit_analysis.redaction import RedactingFilter, Secret, install_log_redaction, redact
 
 pytestmark = pytest.mark.usefixtures("isolated_settings", "md5_never_in_errors")
 

@@ -9,15 +9,9 @@ import pandas as pd
 import pytest
 from loopback import FETCHED_AT, reference_bytes
 
-from mailkit_analysis import (
-    RESULT_COLUMNS,
-    build_results_frame,
-    empty_results_frame,
-    frame_to_csv,
-    frame_to_json,
-    parse_results_answer,
-    summarize_by_code,
-)
+from mailkit_analysis.api.results import parse_results_answer
+from mailkit_analysis.frame import RESULT_COLUMNS, build_results_frame, empty_results_frame
+from mailkit_analysis.presentation.export import frame_to_csv, frame_to_json, summarize_by_code
 from mailkit_analysis.api.wire import decode_xmlrpc_answer
 from mailkit_analysis.presentation.export import format_table
 

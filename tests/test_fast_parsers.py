@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from loopback import FETCHED_AT, reference_bytes
 from test_frame_catalogue import MIXED_XML
 
-from mailkit_analysis import MailkitError, parse_results_answer
+from mailkit_analysis import MailkitError
+from mailkit_analysis.api.results import parse_results_answer
 from mailkit_analysis.api.wire import decode_xmlrpc_answer, decode_xmlrpc_results
 from mailkit_analysis.api.wire.columns import WireColumns
 from mailkit_analysis.api.wire.json_columns import dict_rows_to_columns

@@ -7,21 +7,17 @@ import pandas as pd
 import pytest
 from loopback import FETCHED_AT
 
-from mailkit_analysis import (
-    CATALOGUE,
+from mailkit_analysis import MailkitResponseError
+from mailkit_analysis.api.results import parse_results_answer
+from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
+from mailkit_analysis.codes import CATALOGUE, SETUP_CODES, UNKNOWN, code_label, error_name, lookup
+from mailkit_analysis.frame import (
     RESULT_COLUMNS,
     RESULT_DTYPES,
-    MailkitResponseError,
     build_results_frame,
-    code_label,
+    conform,
     empty_results_frame,
-    error_name,
-    lookup,
-    parse_results_answer,
 )
-from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
-from mailkit_analysis.codes import SETUP_CODES, UNKNOWN
-from mailkit_analysis.frame import conform
 
 CZECH_INFO = "Neplatná adresa příjemce – žluťoučký kůň úpěl ďábelské ódy (ČŘŠŽÝÁÍÉŮÚĚŤĎŇ)"
 

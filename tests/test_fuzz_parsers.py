@@ -16,7 +16,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from loopback import FETCHED_AT, reference_bytes
 
-from mailkit_analysis import RESULT_COLUMNS, MailkitError, parse_results_answer
+from mailkit_analysis import MailkitError
+from mailkit_analysis.api.results import parse_results_answer
+from mailkit_analysis.frame import RESULT_COLUMNS
 from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
 from mailkit_analysis.codes import CATALOGUE
 from mailkit_analysis.frame import RESULT_DTYPES

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from loopback import FETCHED_AT, TEST_CLIENT_ID, TEST_MD5, Reply, reference_bytes
 
-from mailkit_analysis import RESULT_COLUMNS, RESULT_DTYPES, parse_results_answer
+from mailkit_analysis.api.results import parse_results_answer
+from mailkit_analysis.frame import RESULT_COLUMNS, RESULT_DTYPES
 from mailkit_analysis.api.wire import decode_json_answer, decode_xmlrpc_answer
 
 pytestmark = pytest.mark.usefixtures("isolated_settings", "md5_never_in_errors")

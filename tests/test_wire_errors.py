@@ -11,13 +11,8 @@ import xmlrpc.client
 import pytest
 from loopback import FETCHED_AT, TEST_MD5, Reply, assert_no_secret, reference_bytes
 
-from mailkit_analysis import (
-    MailkitAPIError,
-    MailkitAuthError,
-    MailkitError,
-    MailkitResponseError,
-    parse_results_answer,
-)
+from mailkit_analysis import MailkitAPIError, MailkitAuthError, MailkitError, MailkitResponseError
+from mailkit_analysis.api.results import parse_results_answer
 from mailkit_analysis.api.wire import (
     body_excerpt,
     decode_json_answer,
