@@ -26,6 +26,7 @@ from .errors import (
     MailkitError,
     MailkitResponseError,
     MailkitTransportError,
+    WindowError,
 )
 
 # Name -> module that defines it, imported when the name is first used.
@@ -72,6 +73,7 @@ __all__ = [
     "MailkitResponseError",
     "MailkitTransportError",
     "ConfigError",
+    "WindowError",
     "ManifestError",
     "CacheAccountError",
     "ReportError",

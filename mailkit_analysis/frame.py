@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Iterable, Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
@@ -16,10 +15,11 @@ import pyarrow.compute as pc
 
 from .codes import CATALOGUE, UNKNOWN
 from .errors import MailkitResponseError
-from .redaction import mask_addresses, redact
+from .prague_time import PRAGUE_NAME, assume_prague, to_utc
+from .masking import mask_addresses
+from .redaction import redact
 
 __all__ = [
-    "PRAGUE",
     "RESULT_COLUMNS",
     "RESULT_DTYPES",
     "RESULTS_SCHEMA",
@@ -32,8 +32,6 @@ __all__ = [
     "conform",
 ]
 
-PRAGUE = ZoneInfo("Europe/Prague")
-
 #: Column name -> pandas dtype, in frame order.
 RESULT_DTYPES: dict[str, object] = {
     "request_id": "Int64",
@@ -44,7 +42,7 @@ RESULT_DTYPES: dict[str, object] = {
     "error_code": "Int64",
     "error_name": "string",
     "info": "string",
-    "date": pd.DatetimeTZDtype("us", "Europe/Prague"),
+    "date": pd.DatetimeTZDtype("us", PRAGUE_NAME),
     "fetched_at": pd.DatetimeTZDtype("us", "UTC"),
     "campaign_id": "Int64",
     "campaign_name": "string",
@@ -62,7 +60,7 @@ RESULTS_SCHEMA = pa.schema(
         pa.field("error_code", pa.int64()),
         pa.field("error_name", pa.string()),
         pa.field("info", pa.string()),
-        pa.field("date", pa.timestamp("us", tz="Europe/Prague")),
+        pa.field("date", pa.timestamp("us", tz=PRAGUE_NAME)),
         pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
         pa.field("campaign_id", pa.int64()),
         pa.field("campaign_name", pa.string()),
@@ -195,9 +193,8 @@ def _date_array(values: Sequence, field: str) -> pa.Array:
     if bad_rows:
         row = min(bad_rows)
         raise _bad_value(field, row, values[row], "is not a date like 2015-05-13 09:43:50")
-    # Wall time has no zone: in the autumn hour that happens twice we take the summer-time
-    # (earlier) reading, and a time skipped in spring moves to the first valid instant.
-    return pc.assume_timezone(naive, timezone="Europe/Prague", ambiguous="earliest", nonexistent="latest")
+    # Wall time has no zone: prague_time's one rule settles the autumn and spring hours.
+    return assume_prague(naive)
 
 
 _NO_DATE_ARRAY = pa.array(sorted(_NO_DATE), type=pa.string())
@@ -231,8 +228,7 @@ def build_results_table(
     blank = [None] * n
     codes = _int_array(columns.get("ERROR_CODE", blank), "ERROR_CODE", zero_is_missing=False)
     names = pc.fill_null(pc.take(_KNOWN_NAMES, pc.index_in(codes, value_set=_KNOWN_CODES)), UNKNOWN.name)
-    fetched = pd.Timestamp(fetched_at)
-    fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
+    fetched = to_utc(fetched_at)
     arrays = [
         pa.repeat(pa.scalar(int(request_id), pa.int64()), n),
         _int_array(columns.get("ID_SEND", blank), "ID_SEND", True),

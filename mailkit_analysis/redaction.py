@@ -9,7 +9,6 @@ same for every log record.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 
 __all__ = [
@@ -18,8 +17,6 @@ __all__ = [
     "register_secret",
     "RedactingFilter",
     "install_log_redaction",
-    "ADDRESS_IN_TEXT",
-    "mask_addresses",
 ]
 
 MASK = "***"
@@ -85,25 +82,6 @@ def redact(text: str, *extra: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
-
-
-#: An address-like word inside free text (also malformed ones such as ``petr@@email.cz``).
-ADDRESS_IN_TEXT = re.compile(r"[^\s@<>\"'(),;:\[\]]+@+[^\s@<>\"'(),;:\[\]]*")
-
-
-def _mask_match(match: re.Match) -> str:
-    local, _, domain = match.group(0).partition("@")
-    domain = domain.lstrip("@")
-    return f"{local[:1]}***@{domain}" if domain else f"{local[:1]}***"
-
-
-def mask_addresses(text: str) -> str:
-    """Mask every address-like word in ``text`` (``jana@x.cz`` -> ``j***@x.cz``).
-
-    For texts that quote what came from outside (error messages, body excerpts): they can
-    reach stderr, logs and the cache's request state, where no recipient address belongs.
-    """
-    return ADDRESS_IN_TEXT.sub(_mask_match, text) if "@" in text else text
 
 
 class RedactingFilter(logging.Filter):

@@ -19,7 +19,8 @@ import pandas as pd
 import pyarrow as pa
 
 from mailkit_analysis.codes import lookup
-from mailkit_analysis.frame import PRAGUE, conform
+from mailkit_analysis.frame import conform
+from mailkit_analysis.prague_time import PRAGUE
 
 START = pd.Timestamp("2024-03-04 00:00", tz=PRAGUE)  # a Monday
 FETCHED_AT = pd.Timestamp("2024-06-30 12:00", tz="UTC")

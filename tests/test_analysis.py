@@ -13,15 +13,15 @@ from mailkit_analysis.analysis.domains import (
     extract_domain,
     extract_domains,
     likely_typos,
-    mask_email,
-    mask_emails,
     osa_distance,
     suggest_domain,
     suggest_domains,
 )
 
 from mailkit_analysis.analysis import summaries as A
-from mailkit_analysis.frame import PRAGUE, RESULT_DTYPES, conform, empty_results_frame
+from mailkit_analysis.masking import mask_email, mask_emails
+from mailkit_analysis.frame import RESULT_DTYPES, conform, empty_results_frame
+from mailkit_analysis.prague_time import PRAGUE
 
 # ---------------------------------------------------------------------------- a tiny frame
 #

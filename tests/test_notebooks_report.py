@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from mailkit_analysis.analysis.recipients import addresses_to_fix, mask_frame
+from mailkit_analysis.analysis.recipients import addresses_to_fix
+from mailkit_analysis.masking import mask_frame
 from mailkit_analysis.analysis.window import flags_for_window
 from simhelpers import ANCHOR
 

@@ -34,7 +34,7 @@ from mailkit_analysis.cache import (
     load_results,
     load_sends,
 )
-from mailkit_analysis.cache.atomic import write_parquet_atomic
+from mailkit_analysis.atomic import write_parquet_atomic
 from mailkit_analysis.cache.schema import (
     RESULTS_SCHEMA,
     SCHEMA_VERSION,

@@ -28,7 +28,8 @@ from mailkit_analysis.cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SEN
 from mailkit_analysis.cache.store import ResultsStore
 from mailkit_analysis.cache.tables import write_small_table
 from mailkit_analysis.errors import MailkitError
-from mailkit_analysis.frame import PRAGUE, RESULTS_SCHEMA
+from mailkit_analysis.frame import RESULTS_SCHEMA
+from mailkit_analysis.prague_time import PRAGUE
 from mailkit_analysis.paths import CachePaths
 
 T = lambda text: pd.Timestamp(text, tz=PRAGUE)  # noqa: E731

@@ -33,9 +33,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cache import load_requests, load_sends
-from ..cache.load import TimeLike, parse_bound
 from ..codes import lookup
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE_NAME, TimeLike, to_prague_times, window_bounds
 from .source import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, Source
 from .source import prague as _prague
 from .summaries import (
@@ -61,8 +60,8 @@ log = logging.getLogger(__name__)
 _WHOLE_HOUR_OFFSETS = pd.Timestamp("1891-10-01", tz="UTC")
 # Days since 1970 of the Prague day / Monday of the week, from each row's wall time.
 _LOCAL_DAY = {
-    "D": "date_diff('day', DATE '1970-01-01', CAST(timezone('Europe/Prague', date) AS DATE))",
-    "W": "date_diff('day', DATE '1970-01-01', CAST(date_trunc('week', timezone('Europe/Prague', date)) AS DATE))",
+    "D": f"date_diff('day', DATE '1970-01-01', CAST(timezone('{PRAGUE_NAME}', date) AS DATE))",
+    "W": f"date_diff('day', DATE '1970-01-01', CAST(date_trunc('week', timezone('{PRAGUE_NAME}', date)) AS DATE))",
 }
 
 
@@ -123,9 +122,9 @@ def counts_over_time_from_cache(
                 "WHERE date IS NOT NULL AND error_code IS NOT NULL GROUP BY ALL"
             )
             days = pd.to_datetime(counts["day"].astype("int64").to_numpy() * 86400, unit="s")
-            counts["period"] = pd.DatetimeIndex(days).tz_localize(PRAGUE).as_unit("us")
+            counts["period"] = to_prague_times(pd.DatetimeIndex(days)).as_unit("us")
         else:
-            counts["period"] = period_start(hours.dt.tz_convert(PRAGUE).dt.as_unit("us"), unit)
+            counts["period"] = period_start(to_prague_times(hours).dt.as_unit("us"), unit)
     columns = present if codes is None else codes
     index = _period_index(counts["period"], unit)
     if counts.empty:
@@ -328,12 +327,12 @@ def cache_denominators(
         (``id_send``, ``campaign_id``, ``send_count``, ``send_date`` / ``request_id``,
         ``id_send``, ``campaign_id``, ``sent_at``, ``recipients``); None when empty.
     """
-    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    since_ts, until_ts = window_bounds(since, until)
     sends = load_sends(data_dir)
     requests = load_requests(data_dir)[["request_id", "id_send", "campaign_id", "sent_at", "recipients"]]
     if since_ts is not None or until_ts is not None:
         sent = pd.to_datetime(sends["send_date"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
-        sent = sent.dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
+        sent = to_prague_times(sent)
         sends = sends[_in_window(sent, since_ts, until_ts)]
         requests = requests[_in_window(requests["sent_at"], since_ts, until_ts)]
     sends = sends.reset_index(drop=True) if len(sends) else None
@@ -369,7 +368,7 @@ class _Scan:
 
     def __init__(self, data_dir, since, until, campaigns, codes):
         self.source = Source(data_dir)
-        self.since, self.until = parse_bound(since), parse_bound(until, end=True)
+        self.since, self.until = window_bounds(since, until)
         self.campaigns = None if campaigns is None else {int(c) for c in campaigns}
         self.codes = codes
         self.con: duckdb.DuckDBPyConnection | None = None

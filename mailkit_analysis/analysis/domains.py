@@ -22,8 +22,8 @@ Among candidates at the smallest distance, a unique best one wins; a tie between
 providers (``mail`` is one edit from both ``gmail`` and ``email``) suggests nothing. These
 are *likely* corrections for a person to review, not automatic rewrites.
 
-Masking (:func:`mask_email`) keeps the domain and the first character of the local part,
-so a report can show ``j***@gmial.com`` without leaking who the recipient was.
+Masking (:func:`mailkit_analysis.masking.mask_email`) builds on :func:`extract_domains`: it
+keeps the domain and the first character of the local part.
 """
 from __future__ import annotations
 
@@ -43,8 +43,6 @@ __all__ = [
     "suggest_domain",
     "suggest_domains",
     "osa_distance",
-    "mask_email",
-    "mask_emails",
     "likely_typos",
 ]
 
@@ -287,63 +285,6 @@ def suggest_domains(domains: pd.Series) -> pd.Series:
     return pd.Series(suggestions[codes], index=domains.index, dtype="string")
 
 
-def mask_email(address) -> str | None:
-    """Mask an address for reports: ``"jana.novakova@gmail.com"`` -> ``"j***@gmail.com"``.
-
-    The first character of the local part is kept, the rest is replaced by ``***``; the
-    domain (as :func:`extract_domain` finds it) is kept. A malformed address is masked the
-    same way, and one without a findable domain becomes ``"j***"``: the local part never
-    leaks. ``None``, ``<NA>`` and ``""`` are returned unchanged.
-
-    Parameters
-    ----------
-    address : str or None
-        The address.
-
-    Returns
-    -------
-    str or None
-        The masked address.
-
-    Examples
-    --------
-    >>> mask_email("jana.novakova@gmail.com"), mask_email("petr@@email.cz"), mask_email("x@")
-    ('j***@gmail.com', 'p***@email.cz', 'x***')
-    """
-    if address is None or address is pd.NA or address == "":
-        return address
-    return mask_emails(pd.Series([address], dtype="string")).iloc[0]
-
-
-def mask_emails(addresses: pd.Series) -> pd.Series:
-    """Vectorised :func:`mask_email`.
-
-    Parameters
-    ----------
-    addresses : pandas.Series
-        Addresses; missing and empty values stay as they are.
-
-    Returns
-    -------
-    pandas.Series
-        ``string`` dtype, same index.
-    """
-    series = pd.Series(addresses, dtype="string") if not isinstance(addresses, pd.Series) else addresses
-    series = series.astype("string")
-    if series.empty:
-        return series.copy()
-    arrow = _to_arrow(series)
-    domain = _extract_arrow(arrow)
-    first = pc.utf8_slice_codeunits(pc.utf8_ltrim(arrow, characters=_LEADING_JUNK), 0, 1)
-    first = pc.replace_substring(first, "@", "")  # "@x.cz": no local part to hint at
-    text = functools.partial(pa.scalar, type=pa.large_string())
-    masked = pc.binary_join_element_wise(first, text("***"), text(""))
-    with_domain = pc.binary_join_element_wise(masked, text("@"), domain, text(""))
-    masked = pc.if_else(domain.is_valid(), with_domain, masked)
-    masked = pc.if_else(pc.equal(arrow, ""), arrow, masked)
-    return _to_series(masked, series.index)
-
-
 def likely_typos(frame: pd.DataFrame, codes=None) -> pd.DataFrame:
     """Domains of the frame's addresses that look like typos of common providers.
 
@@ -372,6 +313,8 @@ def likely_typos(frame: pd.DataFrame, codes=None) -> pd.DataFrame:
     out = pd.DataFrame({"count": grouped.size(), "example": grouped["email"].first()}).reset_index()
     out["suggestion"] = suggest_domains(out["domain"])
     out = out[out["suggestion"].notna()].copy()
+    from ..masking import mask_emails  # masking builds on this module's domain extraction
+
     out["example"] = mask_emails(out["example"].astype("string"))
     out = out.sort_values(["count", "domain"], ascending=[False, True], kind="stable")
     return out[list(columns)].astype(columns).reset_index(drop=True)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import CATALOGUE, SETUP_CODES, UNKNOWN, lookup
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE_DTYPE, to_prague, to_prague_times
 from .domains import extract_domains, suggest_domains
 from .summaries import NO_DOMAIN, Denominators, complete_sum, period_start, unit_keys
 
@@ -51,7 +51,7 @@ SEVERITIES = ("critical", "warning", "info")
 #: Rule names, in the order they run.
 RULES = ("setup", "addresses", "spike", "unsubscribed", "unknown_code")
 
-_TIME = pd.DatetimeTZDtype("us", PRAGUE)
+_TIME = PRAGUE_DTYPE
 #: Column name -> dtype of the flags frame.
 FLAG_COLUMNS: dict[str, object] = {
     "severity": "string",
@@ -355,8 +355,7 @@ def _plain(value):
 # --------------------------------------------------------------------------- helpers
 
 def _as_prague(moment) -> pd.Timestamp:
-    moment = pd.Timestamp(moment)
-    return moment.tz_localize(PRAGUE) if moment.tzinfo is None else moment.tz_convert(PRAGUE)
+    return to_prague(moment)
 
 
 def _empty_flags() -> pd.DataFrame:
@@ -369,7 +368,7 @@ def _flags_frame(found: list[dict]) -> pd.DataFrame:
     out = pd.DataFrame(found, columns=list(FLAG_COLUMNS))
     for column, dtype in FLAG_COLUMNS.items():
         if dtype == _TIME:
-            out[column] = pd.to_datetime(out[column], utc=True).dt.tz_convert(PRAGUE).astype(_TIME)
+            out[column] = to_prague_times(pd.to_datetime(out[column], utc=True)).astype(_TIME)
         else:
             out[column] = out[column].astype(dtype)
     rank = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).astype("int64")
@@ -675,8 +674,8 @@ def _spike_flags(frame: pd.DataFrame, day: pd.Series, units: Denominators, cfg: 
         return []
     judged_day, judged_code = day[judged].rename("day"), codes[judged].astype("int64")
     counts = pd.Series(1, index=judged_day.index).groupby([judged_day, judged_code]).size().unstack(fill_value=0)
-    full = pd.date_range(judged_day.min().tz_localize(None), judged_day.max().tz_localize(None),
-                         freq="D").tz_localize(PRAGUE).as_unit("us")
+    full = to_prague_times(pd.date_range(judged_day.min().tz_localize(None), judged_day.max().tz_localize(None),
+                                         freq="D")).as_unit("us")
     counts = counts.reindex(full, fill_value=0)
     recipients = _daily_recipients(frame, day, units, cfg, full, now)
     # A day is judged by its rate when its recipients are known, by its count otherwise.

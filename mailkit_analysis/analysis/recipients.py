@@ -1,38 +1,25 @@
-"""Per-recipient views of a results frame: who was affected, which addresses to fix, masked.
+"""Per-recipient views of a results frame: who was affected, which addresses to fix.
 
-Reports are shared beyond the people who may see recipients' addresses, so masking is done
-here, on the frame, before anything is displayed or written: :func:`mask_frame` replaces
-every address in ``email`` with :func:`~mailkit_analysis.analysis.domains.mask_email` (``j***@gmail.com``)
-and masks anything address-like inside the free texts (``info``, ``campaign_name``) too,
-in case Mailkit quotes an address there. A chart, a table or a CSV drawn from the masked
-frame cannot hold a raw address, whatever it shows.
-
-Masked addresses collide (every ``jana.*@gmail.com`` becomes ``j***@gmail.com``), so the
-masked frame also gets a ``recipient_key`` column: a keyed hash of the raw address whose key
-is drawn at random once per process and never stored, so the per-recipient views count
-people, not masks, and nobody can look a key up.
+Reports are shared beyond the people who may see recipients' addresses: these views are
+drawn from a frame masked by :func:`mailkit_analysis.masking.mask_frame` (``j***@gmail.com``),
+and then count recipients by the masked frame's ``recipient_key``, so they count people, not
+masks. :func:`write_csv_export` writes a view where other tools can read it.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import secrets
-import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..redaction import ADDRESS_IN_TEXT
-from .domains import extract_domains, mask_email, mask_emails, suggest_domains
+from ..atomic import SHARED_MODE, write_text_atomic
+from ..masking import RECIPIENT_KEY
+from .domains import extract_domains, suggest_domains
 
 __all__ = [
     "NO_ADDRESS",
     "FIX_COLUMNS",
-    "RECIPIENT_KEY",
-    "mask_frame",
-    "mask_text",
     "affected_recipients",
     "addresses_to_fix",
     "write_csv_export",
@@ -41,82 +28,14 @@ __all__ = [
 #: Label of the rows that carried no address at all (code 3).
 NO_ADDRESS = "(no address)"
 
-#: Column of a masked frame that tells recipients apart (see the module docstring).
-RECIPIENT_KEY = "recipient_key"
-# Drawn once per process and never written anywhere: keys cannot be recomputed from a guess.
-_KEY = secrets.token_bytes(32)
-
 #: Columns of :func:`addresses_to_fix`, in order.
 FIX_COLUMNS = [
     "email", "reason", "domain", "suggested_domain", "suggested_email", "error_codes", "rows",
     "first_seen", "last_seen", "campaign_ids", "last_id_send", "last_request_id",
 ]
 
-# Something that looks like an address inside a sentence: a run without blanks or quotes
-# around an "@". Loose on purpose: masking a non-address costs nothing, missing one leaks it.
-_ADDRESS_IN_TEXT = ADDRESS_IN_TEXT  # shared with the error-message masking
 # A plain address whose domain can be swapped for a suggestion.
 _SIMPLE_ADDRESS = re.compile(r"^(?P<local>[^@\s;,<>]+)@(?P<domain>[^@\s;,<>]+)$")
-
-
-def mask_text(texts: pd.Series) -> pd.Series:
-    """Mask every address-like word inside free texts (``"bounced: jana@x.cz"`` ->
-    ``"bounced: j***@x.cz"``), once per distinct text.
-
-    Parameters
-    ----------
-    texts : pandas.Series
-        Free texts; missing values stay missing.
-
-    Returns
-    -------
-    pandas.Series
-        ``string`` dtype, same index.
-    """
-    texts = pd.Series(texts).astype("string")
-    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
-    cleaned = [_ADDRESS_IN_TEXT.sub(lambda m: mask_email(m.group(0)), str(u)) if "@" in str(u) else u
-               for u in uniques]
-    values = np.array(list(cleaned) + [pd.NA], dtype=object)
-    return pd.Series(values[codes], index=texts.index, dtype="string")
-
-
-def _pseudonyms(addresses: pd.Series) -> pd.Series:
-    """A keyed hash per distinct address (12 hex digits), ``<NA>`` for no address."""
-    codes, uniques = pd.factorize(addresses.astype("string"), use_na_sentinel=True)
-    keys = [hashlib.blake2b(str(u).encode("utf-8"), key=_KEY, digest_size=6).hexdigest() if str(u) else pd.NA
-            for u in uniques]
-    values = np.array(keys + [pd.NA], dtype=object)
-    return pd.Series(values[codes], index=addresses.index, dtype="string")
-
-
-def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of a results frame with every recipient address masked.
-
-    ``email`` becomes ``j***@gmail.com`` (empty addresses stay empty); address-like words
-    in ``info`` and ``campaign_name`` are masked the same way. Counts, codes, dates and ids
-    are unchanged, so every table and chart drawn from the copy has the same numbers. A
-    ``recipient_key`` column tells the recipients behind one mask apart (see the module
-    docstring).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A results frame.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The masked copy.
-    """
-    out = frame.copy()
-    if "email" in out:
-        out[RECIPIENT_KEY] = _pseudonyms(out["email"])
-        out["email"] = mask_emails(out["email"].astype("string"))
-    for column in ("info", "campaign_name"):
-        if column in out:
-            out[column] = mask_text(out[column])
-    return out
 
 
 def _address_keys(frame: pd.DataFrame) -> pd.Series:
@@ -274,13 +193,5 @@ def write_csv_export(table: pd.DataFrame, name: str, data_dir: str | os.PathLike
     for column in out.columns:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
             out[column] = out[column].map(lambda t: None if pd.isna(t) else t.isoformat())
-    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            out.to_csv(stream, index=False)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; the export is for other tools to read
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return target
+    # The export is for other tools (and people) to read: shared permissions.
+    return write_text_atomic(out.to_csv(index=False), target, mode=SHARED_MODE)

@@ -36,8 +36,9 @@ from ..cache.load import _months_between
 from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
 from ..cache.store import ResultsStore
 from ..cache.tables import table_problem
-from ..frame import PRAGUE, RESULTS_SCHEMA
+from ..frame import RESULTS_SCHEMA
 from ..paths import CachePaths
+from ..prague_time import PRAGUE_DTYPE, PRAGUE_NAME, sql_assume_prague, to_prague_times
 
 __all__ = ["DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "Source", "prague", "sql_ints", "sql_time"]
 
@@ -49,7 +50,8 @@ DUCKDB_THREADS = max(1, min(4, os.cpu_count() or 1))
 #: window's answers stay within a laptop's memory however many rows the cache holds.
 DUCKDB_MEMORY_LIMIT = "512MB"
 
-_SEND_DATE = "timezone('Europe/Prague', try_strptime(send_date, '%Y-%m-%d %H:%M:%S'))"
+# Mailkit's SEND_DATE is Prague wall time: read by prague_time's one rule.
+_SEND_DATE = sql_assume_prague("try_strptime(send_date, '%Y-%m-%d %H:%M:%S')")
 # Columns a rows relation can offer, with their SQL types (for an empty relation).
 _ROW_TYPES = {
     "request_id": "BIGINT", "id_send": "BIGINT", "id_send_message": "BIGINT", "id_email": "BIGINT",
@@ -81,7 +83,7 @@ def prague(values) -> pd.Series:
     values = pd.Series(values)
     if not isinstance(values.dtype, pd.DatetimeTZDtype):
         values = pd.to_datetime(values, utc=True)
-    return values.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
+    return to_prague_times(values).astype(PRAGUE_DTYPE)
 
 
 def _files(value) -> list[Path]:
@@ -128,7 +130,7 @@ class Source:
         )
         # Times leave DuckDB zone-aware and are converted to Prague in pandas; an implicit
         # cast (a bare date in SQL) should mean Prague, as everywhere in the toolkit.
-        self.con.execute("SET TimeZone = 'Europe/Prague'")
+        self.con.execute(f"SET TimeZone = '{PRAGUE_NAME}'")
         if self.frame is not None:
             self._register_frame()
         else:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import lookup
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE_DTYPE, to_prague_times
 from .domains import extract_domains, suggest_domains
 
 __all__ = [
@@ -108,11 +108,11 @@ def period_start(dates: pd.Series, freq: str = "D") -> pd.Series:
     unit = normalise_freq(freq)
     dates = pd.Series(dates)
     if unit == "h":
-        return dates.dt.tz_convert("UTC").dt.floor("h").dt.tz_convert(PRAGUE)
-    local = dates.dt.tz_convert(PRAGUE).dt.tz_localize(None).dt.floor("D")
+        return to_prague_times(dates.dt.tz_convert("UTC").dt.floor("h"))
+    local = to_prague_times(dates).dt.tz_localize(None).dt.floor("D")
     if unit == "W":
         local = local - pd.to_timedelta(local.dt.day_of_week, unit="D")
-    return local.dt.tz_localize(PRAGUE, nonexistent="shift_forward", ambiguous="raise")
+    return to_prague_times(local)  # local midnights: never ambiguous in Prague
 
 
 def _period_index(starts: pd.Series, freq: str) -> pd.DatetimeIndex:
@@ -120,13 +120,13 @@ def _period_index(starts: pd.Series, freq: str) -> pd.DatetimeIndex:
     unit = normalise_freq(freq)
     starts = starts.dropna()
     if starts.empty:
-        return pd.DatetimeIndex([], dtype=pd.DatetimeTZDtype("us", PRAGUE), name="period")
+        return pd.DatetimeIndex([], dtype=PRAGUE_DTYPE, name="period")
     first, last = starts.min(), starts.max()
     if unit == "h":
-        index = pd.date_range(first.tz_convert("UTC"), last.tz_convert("UTC"), freq="h").tz_convert(PRAGUE)
+        index = to_prague_times(pd.date_range(first.tz_convert("UTC"), last.tz_convert("UTC"), freq="h"))
     else:
         step = "7D" if unit == "W" else "D"
-        index = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq=step).tz_localize(PRAGUE)
+        index = to_prague_times(pd.date_range(first.tz_localize(None), last.tz_localize(None), freq=step))
     return index.as_unit("us").rename("period")
 
 
@@ -135,15 +135,14 @@ def _to_prague(values: pd.Series) -> pd.Series:
     wall time (what Mailkit writes), unparseable ones NaT."""
     values = pd.Series(values)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
+        return to_prague_times(values).astype(PRAGUE_DTYPE)
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         parsed = pd.to_datetime(values, errors="coerce", format="mixed")
     else:
         parsed = pd.to_datetime(values, errors="coerce")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert(PRAGUE).astype(pd.DatetimeTZDtype("us", PRAGUE))
-    local = parsed.astype("datetime64[us]").dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
-    return local
+    if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.astype("datetime64[us]")
+    return to_prague_times(parsed).astype(PRAGUE_DTYPE)
 
 
 # --------------------------------------------------------------------------- denominators
@@ -217,7 +216,7 @@ def _normalise_sends(sends) -> pd.DataFrame:
     if missing:
         raise ValueError(f"sends needs the columns id_send and send_count; missing: {sorted(missing)}")
     when = next((c for c in ("send_date", "date", "sent_at") if c in sends.columns), None)
-    blank_times = pd.Series(pd.NaT, index=sends.index, dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    blank_times = pd.Series(pd.NaT, index=sends.index, dtype=PRAGUE_DTYPE)
     out = pd.DataFrame(
         {
             "unit": sends["id_send"].astype("Int64").array,
@@ -246,7 +245,7 @@ def _normalise_recipients(recipients) -> pd.DataFrame:
             return recipients[column].astype("Int64").array
         return pd.array([pd.NA] * n, dtype="Int64")
 
-    blank_times = pd.Series(pd.NaT, index=recipients.index, dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    blank_times = pd.Series(pd.NaT, index=recipients.index, dtype=PRAGUE_DTYPE)
     return pd.DataFrame(
         {
             "request_id": recipients["request_id"].astype("Int64").array,
@@ -300,14 +299,14 @@ class Denominators:
             parts.append(self._from_requests(_normalise_recipients(recipients), frame, covered, sends is not None))
         denominators = pd.concat(parts) if parts else pd.DataFrame(
             {"recipients": pd.array([], dtype="Int64"), "campaign_id": pd.array([], dtype="Int64"),
-             "sent": pd.Series([], dtype=pd.DatetimeTZDtype("us", PRAGUE))})
+             "sent": pd.Series([], dtype=PRAGUE_DTYPE)})
         units = seen.join(denominators.rename(columns={"campaign_id": "campaign_from_denominator"}), how="outer")
         units["in_frame"] = units["in_frame"].fillna(False).astype(bool)
         units["campaign_id"] = units["campaign_id"].astype("Int64").fillna(
             units["campaign_from_denominator"].astype("Int64"))
         units["recipients"] = units["recipients"].astype("Int64")
-        sent = units["sent"].astype(pd.DatetimeTZDtype("us", PRAGUE))
-        units["sent"] = sent.fillna(units["first_seen"].astype(pd.DatetimeTZDtype("us", PRAGUE)))
+        sent = units["sent"].astype(PRAGUE_DTYPE)
+        units["sent"] = sent.fillna(units["first_seen"].astype(PRAGUE_DTYPE))
         self.units = units.drop(columns="campaign_from_denominator")
 
     @staticmethod
@@ -445,7 +444,7 @@ def counts_over_time(frame: pd.DataFrame, freq: str = "D", codes: Iterable[int] 
     """
     codes = _codes_in(frame) if codes is None else [int(c) for c in codes]
     rows = frame[frame["date"].notna() & frame["error_code"].isin(codes).fillna(False)]
-    starts = period_start(rows["date"], freq) if len(rows) else pd.Series([], dtype=pd.DatetimeTZDtype("us", PRAGUE))
+    starts = period_start(rows["date"], freq) if len(rows) else pd.Series([], dtype=PRAGUE_DTYPE)
     index = _period_index(starts, freq)
     if rows.empty:
         out = pd.DataFrame(0, index=index, columns=pd.Index(codes, name="error_code"), dtype="int64")

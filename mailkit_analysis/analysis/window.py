@@ -24,9 +24,9 @@ from typing import Iterable
 import pandas as pd
 
 from ..cache import load_requests, load_results, load_sends
-from ..cache.load import parse_bound
 from ..errors import WindowError
-from ..frame import PRAGUE, RESULT_COLUMNS, conform, nullable_types
+from ..frame import RESULT_COLUMNS, conform, nullable_types
+from ..prague_time import PRAGUE_DTYPE, window_bounds
 from .flags import FlagConfig, find_flags
 from .source import Source, prague, sql_ints, sql_time
 
@@ -39,33 +39,8 @@ LOOKBACK_DAYS = 60
 #: each row without one once (Mailkit may report a recipient without a message id).
 AFFECTED = "(count(DISTINCT id_send_message) + count(*) FILTER (WHERE id_send_message IS NULL))"
 
-_TIME = pd.DatetimeTZDtype("us", PRAGUE)
+_TIME = PRAGUE_DTYPE
 _INFINITY = "'infinity'::TIMESTAMPTZ"
-
-
-def window_bounds(since, until) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """``since`` and ``until`` as Prague timestamps (``until`` exclusive), checked.
-
-    Parameters
-    ----------
-    since, until : str, date or datetime, optional
-        A bare date ``until`` includes that whole day; naive times are Prague time.
-
-    Raises
-    ------
-    WindowError
-        A bound that is not a date, or ``since`` not before ``until``.
-    """
-    try:
-        since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
-    except ValueError as error:
-        raise WindowError(f"window bound: {error}") from None
-    if since_ts is not None and until_ts is not None and since_ts >= until_ts:
-        raise WindowError(
-            f"the window is empty: since ({since_ts:%Y-%m-%d %H:%M}) is not before until "
-            f"({until_ts:%Y-%m-%d %H:%M}, exclusive; a bare date includes that day)"
-        )
-    return since_ts, until_ts
 
 
 @dataclass(frozen=True)

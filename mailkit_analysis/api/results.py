@@ -21,6 +21,7 @@ from ..frame import (
     rows_to_columns,
     table_to_frame,
 )
+from ..prague_time import to_utc
 from .wire.columns import WireColumns
 from .wire.json_columns import dict_rows_to_columns
 
@@ -111,8 +112,7 @@ def parse_results_answer(
         results = []
     if not isinstance(results, (list, WireColumns)):
         raise MailkitResponseError(f"'results' is a {type(results).__name__}, not a list", **where)
-    fetched = pd.Timestamp(fetched_at)
-    fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched.tz_convert("UTC")
+    fetched = to_utc(fetched_at)
     if not results:
         table = RESULTS_SCHEMA.empty_table()
     else:

@@ -8,12 +8,12 @@ on every later one.
 from __future__ import annotations
 
 import json
-import os
 
+from ..atomic import write_text_atomic
 from ..errors import MailkitError
 from ..paths import CachePaths
 
-__all__ = ["CacheAccountError", "check_account"]
+__all__ = ["CacheAccountError", "check_account", "write_account_record"]
 
 
 class CacheAccountError(MailkitError):
@@ -38,6 +38,9 @@ def check_account(paths: CachePaths, client_id: int) -> None:
             )
         if stored is not None:
             return
-    temp = record.with_name(f".account.json.tmp-{os.getpid()}")
-    temp.write_text(json.dumps({"client_id": int(client_id)}), encoding="utf-8")
-    os.replace(temp, record)
+    write_account_record(paths, client_id)
+
+
+def write_account_record(paths: CachePaths, client_id: int) -> None:
+    """Record that the cache under ``paths`` holds account ``client_id`` (atomically)."""
+    write_text_atomic(json.dumps({"client_id": int(client_id)}), paths.root / "account.json")

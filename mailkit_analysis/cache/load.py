@@ -6,7 +6,6 @@ are read. Missing campaign ids and names are filled from the enrichment tables.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from typing import Iterable
@@ -16,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frame import (
-    PRAGUE,
     RESULT_COLUMNS,
     RESULTS_SCHEMA,
     conform,
@@ -25,41 +23,15 @@ from ..frame import (
     table_to_frame,
 )
 from ..paths import CachePaths
+from ..prague_time import PRAGUE_NAME, TimeLike, window_bounds
 from .enrichment import Enrichment, read_campaigns, read_sends
 from .schema import PARTITION_COLUMN, REQUESTS_SCHEMA
 from .store import UNKNOWN_MONTH, ResultsStore
 from .tables import read_small_table
 
-__all__ = ["load_results", "load_requests", "load_sends", "load_campaigns", "parse_bound"]
+__all__ = ["load_results", "load_requests", "load_sends", "load_campaigns"]
 
 log = logging.getLogger(__name__)
-
-TimeLike = str | dt.date | dt.datetime | pd.Timestamp
-
-
-def parse_bound(value: TimeLike | None, *, end: bool = False) -> pd.Timestamp | None:
-    """A window bound as a Prague-aware timestamp.
-
-    A bare date means the whole day: as ``since`` its start, as ``until`` the start of the
-    next day (the window is ``since <= date < until``). Naive times are Prague time.
-    """
-    if value is None or value == "":
-        return None
-    date_only = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-    if isinstance(value, str):
-        text = value.strip()
-        date_only = len(text) == 10 and text[4] == "-" and text[7] == "-"
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{value!r} is not a date or an ISO 8601 time") from exc
-    if pd.isna(stamp):
-        raise ValueError(f"{value!r} is not a date or an ISO 8601 time")
-    stamp = stamp.tz_localize(PRAGUE, ambiguous=True, nonexistent="shift_forward") if stamp.tzinfo is None else stamp.tz_convert(PRAGUE)
-    if end and date_only:
-        stamp = (stamp + pd.Timedelta(days=1)).normalize()
-    return stamp
-
 
 def _months_between(since: pd.Timestamp | None, until: pd.Timestamp | None, present: Iterable[str]) -> list[str]:
     low = since.strftime("%Y-%m") if since is not None else None
@@ -118,7 +90,7 @@ def load_results(
     files = store.usable_files()
     for problem in store.problems:
         log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
-    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    since_ts, until_ts = window_bounds(since, until)
     if since_ts is not None or until_ts is not None:
         files = {m: files[m] for m in _months_between(since_ts, until_ts, files)}
     dataset = store.dataset(files)
@@ -134,9 +106,9 @@ def load_results(
         condition = expr if condition is None else condition & expr
 
     if since_ts is not None:
-        both(pc.field("date") >= pa.scalar(since_ts.to_pydatetime(), pa.timestamp("us", tz="Europe/Prague")))
+        both(pc.field("date") >= pa.scalar(since_ts.to_pydatetime(), pa.timestamp("us", tz=PRAGUE_NAME)))
     if until_ts is not None:
-        both(pc.field("date") < pa.scalar(until_ts.to_pydatetime(), pa.timestamp("us", tz="Europe/Prague")))
+        both(pc.field("date") < pa.scalar(until_ts.to_pydatetime(), pa.timestamp("us", tz=PRAGUE_NAME)))
     if codes is not None:
         both(pc.field("error_code").isin(_ints(codes)))
     if request_ids is not None:

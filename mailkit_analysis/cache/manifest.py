@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MailkitError
-from ..frame import PRAGUE
+from ..prague_time import to_prague, to_prague_times
 
 __all__ = ["ManifestError", "MANIFEST_DTYPES", "read_manifest", "manifest_from_ids", "normalise_manifest"]
 
@@ -107,7 +107,7 @@ def _parse_sent_at(values, n: int, source: str, offset: int) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").astype(MANIFEST_DTYPES["sent_at"]).reset_index(drop=True)
     if pd.api.types.is_datetime64_dtype(values.dtype):
-        local = values.dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
+        local = to_prague_times(values)
         return local.dt.tz_convert("UTC").astype(MANIFEST_DTYPES["sent_at"]).reset_index(drop=True)
     out = []
     for i, value in enumerate(values.tolist()):
@@ -120,9 +120,8 @@ def _parse_sent_at(values, n: int, source: str, offset: int) -> pd.Series:
             _fail(f"{str(value)[:40]!r} is not an ISO 8601 date/time", source, i, "sent_at", offset)
         if pd.isna(stamp):
             _fail(f"{str(value)[:40]!r} is not an ISO 8601 date/time", source, i, "sent_at", offset)
-        if stamp.tzinfo is None:  # naive times are Mailkit's own: Prague local time
-            stamp = stamp.tz_localize(PRAGUE, ambiguous=True, nonexistent="shift_forward")
-        out.append(stamp.tz_convert("UTC"))
+        # naive times are Mailkit's own: Prague local time
+        out.append(to_prague(stamp).tz_convert("UTC"))
     return pd.Series(pd.DatetimeIndex(out, tz="UTC") if out else [], dtype=MANIFEST_DTYPES["sent_at"])
 
 

@@ -23,7 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ..paths import CachePaths
-from .atomic import write_parquet_atomic
+from ..atomic import write_parquet_atomic
 from .schema import (
     PARTITION_COLUMN,
     RESULTS_SCHEMA,

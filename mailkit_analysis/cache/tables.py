@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..frame import nullable_types
-from .atomic import write_parquet_atomic
+from ..atomic import write_parquet_atomic
 from .schema import SCHEMA_VERSION, file_version, with_version
 
 __all__ = ["read_small_table", "write_small_table", "table_problem"]

@@ -5,7 +5,7 @@ analysis, flag and chart functions of the package; nothing here computes a numbe
 
 * :func:`load_window` reads one date window from the cache, with its flags and
   denominators, and masks every recipient address in the frame *before* anything is shown
-  (see :func:`mailkit_analysis.analysis.recipients.mask_frame`), so no table, chart or export drawn
+  (see :func:`mailkit_analysis.masking.mask_frame`), so no table, chart or export drawn
   from it can hold a raw address.
 * :func:`show_table` shows a DataFrame as a readable HTML table (no index, thousands
   separators, percentages, Prague times, every text HTML-escaped); :func:`show_flags`
@@ -29,12 +29,11 @@ import pandas as pd
 # the notebooks never show a progress bar, so the warning is noise in a report.
 warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
-from ..analysis.recipients import mask_frame, mask_text  # noqa: E402
+from ..masking import mask_frame, mask_text  # noqa: E402
 from ..analysis.summaries import by_campaign, campaign_label  # noqa: E402
 from ..analysis.window import flags_for_window  # noqa: E402
 from ..cache import load_requests, load_sends  # noqa: E402
-from ..cache.load import parse_bound  # noqa: E402
-from ..frame import PRAGUE  # noqa: E402
+from ..prague_time import PRAGUE, to_prague, to_prague_times, window_bounds  # noqa: E402
 from .palette import SEVERITY_COLOURS  # noqa: E402
 
 __all__ = [
@@ -203,7 +202,7 @@ def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
     Parameters
     ----------
     since, until : pandas.Timestamp or None
-        The bounds as :func:`~mailkit_analysis.cache.load.parse_bound` gives them (``until``
+        The bounds as :func:`~mailkit_analysis.prague_time.parse_bound` gives them (``until``
         exclusive: a midnight ``until`` reads as the whole day before it).
     first, last : pandas.Timestamp, optional
         The first and last dates of the data, shown for an open bound.
@@ -216,19 +215,17 @@ def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
 
 
 def _day(stamp: pd.Timestamp) -> str:
-    stamp = pd.Timestamp(stamp)
-    stamp = stamp.tz_localize(PRAGUE) if stamp.tzinfo is None else stamp.tz_convert(PRAGUE)
-    return stamp.strftime("%Y-%m-%d")
+    return to_prague(stamp).strftime("%Y-%m-%d")
 
 
 def _since_text(stamp: pd.Timestamp) -> str:
-    local = stamp.tz_convert(PRAGUE)
+    local = to_prague(stamp)
     return local.strftime("%Y-%m-%d") if local == local.normalize() else local.strftime(_TIME_FORMAT)
 
 
 def _until_text(stamp: pd.Timestamp) -> str:
     """``until`` is exclusive: a midnight bound reads as the (whole) day before it."""
-    local = stamp.tz_convert(PRAGUE)
+    local = to_prague(stamp)
     if local == local.normalize():
         return (local - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     return local.strftime(_TIME_FORMAT)
@@ -270,7 +267,7 @@ def load_window(
     if mask_emails:
         frame = mask_frame(frame)
         flags = flags.assign(message=mask_text(flags["message"]), remedy=mask_text(flags["remedy"]))
-    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    since_ts, until_ts = window_bounds(since, until)
     sends = load_sends(data_dir)
     sends = sends[_in_window(sends, "send_date", "id_send", frame, since_ts, until_ts, campaigns)]
     requests = load_requests(data_dir)
@@ -288,8 +285,7 @@ def _in_window(table: pd.DataFrame, when: str, key: str, frame: pd.DataFrame, si
     recipient ever sent."""
     times = table[when]
     if not isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = pd.to_datetime(times, errors="coerce", format="mixed")
-        times = times.dt.tz_localize(PRAGUE, ambiguous="NaT", nonexistent="shift_forward")
+        times = to_prague_times(pd.to_datetime(times, errors="coerce", format="mixed"))
     inside = pd.Series(True, index=table.index)
     if since is not None:
         inside &= (times >= since).fillna(False)
@@ -351,7 +347,7 @@ def _is_rate(column: str) -> bool:
 
 def _formatter(series: pd.Series, column: str) -> Callable:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return lambda v: _EMPTY if pd.isna(v) else v.tz_convert(PRAGUE).strftime(_TIME_FORMAT)
+        return lambda v: _EMPTY if pd.isna(v) else to_prague(v).strftime(_TIME_FORMAT)
     if _is_rate(column) and pd.api.types.is_numeric_dtype(series.dtype):
         return lambda v: _EMPTY if pd.isna(v) else f"{float(v):.1%}"
     if pd.api.types.is_integer_dtype(series.dtype) and not column.startswith(("id_", "campaign_id", "request_id")) \
@@ -526,7 +522,7 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 def export_name(stem: str, window: Window, made: pd.Timestamp | None = None) -> str:
     """A readable export file name: ``addresses-to-fix_2026-11-27T0105`` (+ ``_unmasked``)."""
-    made = (made or pd.Timestamp.now(tz=PRAGUE)).tz_convert(PRAGUE)
+    made = to_prague(made if made is not None else pd.Timestamp.now(tz=PRAGUE))
     return f"{stem}_{made.strftime('%Y-%m-%dT%H%M')}" + ("" if window.masked else "_unmasked")
 
 

@@ -30,7 +30,7 @@ from ..analysis.summaries import (
     recipient_domains,
 )
 from ..codes import code_label
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE
 from .palette import (
     SEVERITY_COLOURS,
     SEVERITY_MARKERS,

@@ -35,8 +35,9 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..atomic import SHARED_MODE, write_text_atomic
 from ..errors import MailkitError
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE, window_bounds
 from ..paths import project_root, resolve_data_dir
 
 __all__ = ["ReportError", "DEFAULT_NOTEBOOK", "notebooks_dir", "list_notebooks", "find_notebook",
@@ -150,10 +151,9 @@ def _title(nb, notebook: Path) -> str:
 
 def _window_text(since, until, data_dir: Path) -> str:
     from ..cache import cache_info
-    from ..cache.load import parse_bound
     from .notebook_helpers import describe_window
 
-    since_ts, until_ts = parse_bound(since), parse_bound(until, end=True)
+    since_ts, until_ts = window_bounds(since, until)
     first = last = None
     if since_ts is None or until_ts is None:
         info = cache_info(data_dir)
@@ -389,18 +389,6 @@ def _assert_masked(markup: str, notebook: Path) -> None:
         )
 
 
-def _write_atomic(text: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is made to be read
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
 
 # --------------------------------------------------------------------------- public
 
@@ -456,10 +444,9 @@ def render_report(
     """
     import nbformat
 
-    from ..cache.load import parse_bound
 
     path = find_notebook(notebook)
-    parse_bound(since), parse_bound(until, end=True)  # a bad date fails here, not in cell 3
+    window_bounds(since, until)  # a bad date fails here, not in cell 3
     data = resolve_data_dir(data_dir)
     made = pd.Timestamp.now(tz=PRAGUE)
     values = {
@@ -489,5 +476,5 @@ def render_report(
     if mask_emails:
         _assert_masked(markup, path)
     target = Path(output).expanduser() if output is not None else default_output(path, made, bool(mask_emails))
-    _write_atomic(markup, target.resolve())
+    write_text_atomic(markup, target.resolve(), mode=SHARED_MODE)  # a report is made to be read
     return target.resolve()

@@ -20,10 +20,10 @@ import bisect
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ..prague_time import PRAGUE
 from .addresses import TYPO_DOMAINS, AddressBook
 from .catalog import (
     CAMPAIGNS,
@@ -35,7 +35,6 @@ from .catalog import (
 )
 
 UTC = timezone.utc
-PRAGUE = ZoneInfo("Europe/Prague")
 #: Format of Mailkit's ``DATE`` fields: Prague wall time, no zone.
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -609,7 +608,6 @@ class SimulatedAccount:
 
 __all__ = [
     "DATE_FORMAT",
-    "PRAGUE",
     "STATUS_ERROR",
     "STATUS_OK",
     "STATUS_UNKNOWN_REQUEST",

@@ -21,7 +21,6 @@ From a shell: ``python -m mailkit_analysis.simulator.generate --rows 1000000 --d
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..cache.atomic import write_parquet_atomic
+from ..atomic import write_parquet_atomic
 from ..cache.schema import (
     CAMPAIGNS_SCHEMA,
     PARTITION_COLUMN,
@@ -42,10 +41,11 @@ from ..cache.schema import (
     SENDS_SCHEMA,
     with_version,
 )
+from ..cache.account import write_account_record
 from ..cache.store import PART_NAME
 from ..cache.tables import write_small_table
 from ..codes import CATALOGUE, UNKNOWN
-from ..frame import PRAGUE
+from ..prague_time import PRAGUE, PRAGUE_NAME, to_prague, to_prague_times
 from ..paths import CachePaths
 from .addresses import AddressBook
 from .catalog import (
@@ -173,13 +173,10 @@ def generate_cache(
     fetched_at = requests["sent"] + requests["processing"] * 60 + 1800 + rng.integers(60, 3600, len(requests["sent"]))
     written = _write_results(paths, rng, requests, account, pools, fetched_at, bounds)
     _write_small_tables(paths, requests, account, fetched_at)
-    record = paths.root / "account.json"  # as cache/account.py writes it: temp file, then rename
-    temp = record.with_name(f".account.json.tmp-{os.getpid()}")
-    temp.write_text(json.dumps({"client_id": int(client_id)}), encoding="utf-8")
-    os.replace(temp, record)
+    write_account_record(paths, client_id)
     first, last = (None, None) if not rows else (
-        pd.Timestamp(written[0], unit="s", tz="UTC").tz_convert(PRAGUE),
-        pd.Timestamp(written[1], unit="s", tz="UTC").tz_convert(PRAGUE),
+        to_prague(pd.Timestamp(written[0], unit="s", tz="UTC")),
+        to_prague(pd.Timestamp(written[1], unit="s", tz="UTC")),
     )
     return GeneratedCache(
         root=paths.root, rows=rows, requests=len(requests["request_id"]), sends=int((~requests["no_send"]).sum()),
@@ -192,15 +189,14 @@ def generate_cache(
 def _period_end(end) -> pd.Timestamp:
     if end is None:
         return pd.Timestamp.now(tz=PRAGUE).floor("min")
-    stamp = pd.Timestamp(end)
-    return stamp.tz_localize(PRAGUE) if stamp.tzinfo is None else stamp.tz_convert(PRAGUE)
+    return to_prague(end)
 
 
 def _month_bounds(period_end: pd.Timestamp, months: int) -> np.ndarray:
     """Epoch seconds of the Prague month starts covering the period (and the end itself)."""
     last_month = period_end - pd.Timedelta(microseconds=1)
     first = last_month.tz_localize(None).to_period("M") - (months - 1)
-    starts = [(first + k).to_timestamp().tz_localize(PRAGUE) for k in range(months)]
+    starts = [to_prague((first + k).to_timestamp()) for k in range(months)]
     return np.array([int(s.timestamp()) for s in starts] + [int(period_end.timestamp())], dtype=np.int64)
 
 
@@ -333,7 +329,7 @@ class _AddressPools:
 def _write_results(paths, rng, requests, account, pools, fetched_at, bounds) -> tuple[int, int, int]:
     """Write one partition per month; returns (first date, last date, partitions) in epoch s."""
     month_of_request = np.searchsorted(bounds, requests["sent"], side="right") - 1
-    labels = [pd.Timestamp(b, unit="s", tz="UTC").tz_convert(PRAGUE).strftime("%Y-%m") for b in bounds[:-1]]
+    labels = [to_prague(pd.Timestamp(b, unit="s", tz="UTC")).strftime("%Y-%m") for b in bounds[:-1]]
     info_texts, info_offsets = _info_table()
     carry: pa.Table | None = None
     first = last = None
@@ -419,7 +415,7 @@ def _rows(rng, requests, chosen, account, pools, fetched_at, info_texts, info_of
         "error_code": pa.array(code.astype(np.int64)),
         "error_name": code_names.take(pa.array(name_index)),
         "info": info_texts.take(pa.array(info)),
-        "date": pa.array(dates * 1_000_000, type=pa.timestamp("us", tz="Europe/Prague")),
+        "date": pa.array(dates * 1_000_000, type=pa.timestamp("us", tz=PRAGUE_NAME)),
         "fetched_at": pa.array(fetched_at[request] * 1_000_000, type=pa.timestamp("us", tz="UTC")),
         "campaign_id": pa.array(account["id"][campaign].astype(np.int64)),
         "campaign_name": names.take(pa.array(campaign)),
@@ -457,7 +453,7 @@ def _write_small_tables(paths: CachePaths, requests: dict, account: dict, fetche
     write_small_table(state, paths.requests, REQUESTS_SCHEMA)
 
     has_send = ~requests["no_send"]
-    send_times = pd.to_datetime(requests["sent"][has_send], unit="s", utc=True).tz_convert(PRAGUE)
+    send_times = to_prague_times(pd.to_datetime(requests["sent"][has_send], unit="s", utc=True))
     sends = pd.DataFrame(
         {
             "id_send": requests["id_send"][has_send],

@@ -22,7 +22,7 @@ from ..api.client import MailkitClient, Transport
 from ..api.results import ResultsAnswer
 from ..api.session import RetryPolicy
 from ..cache.account import check_account
-from ..cache.atomic import remove_stale_temporaries
+from ..atomic import remove_stale_temporaries
 from ..cache.enrichment import Enrichment, read_campaigns, read_sends
 from ..cache.load import load_results
 from ..cache.manifest import manifest_from_ids, normalise_manifest, read_manifest
@@ -40,6 +40,7 @@ from ..cache.tables import read_small_table, write_small_table
 from ..config import Credentials
 from ..frame import RESULTS_SCHEMA, empty_results_frame
 from ..paths import CachePaths
+from ..prague_time import to_prague_times
 from .concurrent_fetch import DEFAULT_WORKERS, FetchFailure, RequestRef, fetch_many
 from .enrich import refresh_enrichment
 
@@ -120,8 +121,9 @@ def _invalidate(state: pd.DataFrame, months: set[str]) -> pd.DataFrame:
     """Requests whose rows may have lived in unusable files must be fetched again."""
     if not months or state.empty:
         return state
-    sent_month = state["sent_at"].dt.tz_convert("Europe/Prague").dt.strftime("%Y-%m")
-    next_month = (state["sent_at"].dt.tz_convert("Europe/Prague") + pd.offsets.MonthBegin(1)).dt.strftime("%Y-%m")
+    sent_local = to_prague_times(state["sent_at"])
+    sent_month = sent_local.dt.strftime("%Y-%m")
+    next_month = (sent_local + pd.offsets.MonthBegin(1)).dt.strftime("%Y-%m")
     may_hold = state["status"].eq("ERROR").fillna(False) & (
         state["sent_at"].isna() | sent_month.isin(months) | next_month.isin(months)
     )

@@ -9,7 +9,8 @@ from ...errors import (
     MailkitError,
     MailkitResponseError,
 )
-from ...redaction import mask_addresses, redact
+from ...masking import mask_addresses
+from ...redaction import redact
 
 __all__ = ["api_error_for", "body_excerpt", "looks_like_html", "EXCERPT_CHARS"]
 
