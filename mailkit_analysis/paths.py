@@ -56,7 +56,9 @@ class CachePaths:
     requests : Path
         The request manifest merged with each request's fetch state.
     campaigns, sends : Path
-        Enrichment tables (campaign names; per-send recipient counts).
+        Enrichment tables (campaign names; every send with its size).
+    report_ranges : Path
+        The periods ``mailkit.report.campaign`` was asked about (so each is asked once).
     quarantine : Path
         Files that could not be read or have another schema version are moved here, never deleted.
     lock : Path
@@ -84,6 +86,10 @@ class CachePaths:
     @property
     def sends(self) -> Path:
         return self.root / "sends.parquet"
+
+    @property
+    def report_ranges(self) -> Path:
+        return self.root / "report_ranges.parquet"
 
     @property
     def quarantine(self) -> Path:

@@ -1,7 +1,8 @@
 """The cached enrichment tables (campaign names, sends and their sizes) and lookups into them.
 
 Written by :mod:`mailkit_analysis.sync.enrich`; read by :mod:`.load` to fill missing campaign
-ids and names into result rows.
+ids and names into result rows. :class:`ReportRanges` says which sends the sends table holds
+for sure (the periods already asked about), so that no period is asked about twice.
 """
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..paths import CachePaths
-from .schema import CAMPAIGNS_SCHEMA, SENDS_SCHEMA
+from .schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA, SENDS_SCHEMA
 from .tables import read_small_table
 
-__all__ = ["Enrichment", "read_campaigns", "read_sends"]
+__all__ = ["Enrichment", "ReportRanges", "read_campaigns", "read_sends", "read_report_ranges"]
+
+PRAGUE = "Europe/Prague"
 
 
 class Enrichment:
@@ -49,6 +52,32 @@ class Enrichment:
         return table.set_column(table.schema.get_field_index("campaign_name"), "campaign_name", name)
 
 
+class ReportRanges:
+    """The periods ``mailkit.report.campaign`` answered for: which sends are known for sure.
+
+    A row ``(campaign_id, range_from, range_to, asked_at)`` says that every send of that
+    campaign made on those Prague days, up to ``asked_at``, is in the sends table; a row
+    without ``campaign_id`` says it for every campaign listed at ``asked_at`` (a campaign
+    created later has no earlier sends).
+    """
+
+    def __init__(self, ranges: pd.DataFrame | None):
+        self.frame = ranges if ranges is not None else _empty(REPORT_RANGES_SCHEMA)
+
+    def covers(self, campaign_id: int | None, moment: pd.Timestamp) -> bool:
+        """Whether the sends of ``campaign_id`` (None: of every campaign) made at ``moment``
+        are known."""
+        if self.frame.empty:
+            return False
+        frame = self.frame
+        rows = frame["campaign_id"].isna()
+        if campaign_id is not None:
+            rows = rows | (frame["campaign_id"] == int(campaign_id)).fillna(False)
+        day = moment.tz_convert(PRAGUE).date()
+        inside = (frame["range_from"] <= day) & (frame["range_to"] >= day) & (frame["asked_at"] >= moment)
+        return bool((rows & inside).any())
+
+
 def _lookup(keys, mapping: dict, value_type: pa.DataType):
     """``mapping[key]`` for every key, null where unknown (vectorised)."""
     if not mapping:
@@ -70,3 +99,10 @@ def read_campaigns(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame 
 def read_sends(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame | None:
     """The cached sends (``id_send``, ``campaign_id``, ``send_count``), or None."""
     return read_small_table(paths.sends, SENDS_SCHEMA, quarantine=paths.quarantine if quarantine else None)
+
+
+def read_report_ranges(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame | None:
+    """The periods already asked about (see :class:`ReportRanges`), or None."""
+    return read_small_table(
+        paths.report_ranges, REPORT_RANGES_SCHEMA, quarantine=paths.quarantine if quarantine else None
+    )

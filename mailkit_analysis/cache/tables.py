@@ -1,8 +1,10 @@
 """The small single-file tables of the cache: request state, campaigns, sends.
 
 Each is one parquet file with an explicit schema and the schema version in its metadata.
-A file that cannot be read, or was written with another version, is reported, moved to the
-quarantine folder (never deleted) and treated as empty, so its contents are fetched again.
+A file that cannot be read, or was written with a version its reader does not accept, is
+reported, moved to the quarantine folder (never deleted) and treated as empty, so its contents
+are fetched again. A file of an older version the schema still reads (see
+:func:`~.schema.readable_versions`) is read with the columns it lacks as nulls.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pyarrow.parquet as pq
 
 from ..frame import nullable_types
 from ..atomic import write_parquet_atomic
-from .schema import SCHEMA_VERSION, file_version, with_version
+from .schema import file_version, readable_versions, schema_version, with_version
 
 __all__ = ["read_small_table", "write_small_table", "table_problem"]
 
@@ -30,9 +32,10 @@ def table_problem(path: Path, schema: pa.Schema) -> str | None:
     except Exception as exc:  # broken footers surface as several pyarrow/OS error types
         return f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
     version = file_version(found)
-    if version != SCHEMA_VERSION:
-        return f"schema version {version or 'missing'} (this toolkit writes {SCHEMA_VERSION})"
-    missing = [n for n in schema.names if n not in found.names]
+    readable = readable_versions(schema)
+    if version not in readable:
+        return f"schema version {version or 'missing'} (this toolkit writes {schema_version(schema)})"
+    missing = [n for n in schema.names if n not in found.names and n not in readable[version]]
     return f"missing columns {missing}" if missing else None
 
 
@@ -64,4 +67,4 @@ def read_small_table(path: Path, schema: pa.Schema, *, quarantine: Path | None =
 def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
     """Write ``frame`` atomically with ``schema`` and the schema version."""
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
-    write_parquet_atomic(with_version(table), path)
+    write_parquet_atomic(with_version(table, schema_version(schema)), path)

@@ -460,6 +460,9 @@ def _write_small_tables(paths: CachePaths, requests: dict, account: dict, fetche
             "campaign_id": campaign_ids[has_send],
             "send_count": requests["recipients"][has_send],
             "send_date": send_times.strftime("%Y-%m-%d %H:%M:%S"),
+            # As mailkit.report.campaign gives them: delivered counts, no failed counts.
+            "delivered_count": np.maximum(requests["recipients"] - requests["count"], 0)[has_send],
+            "failed_count": pd.array([None] * int(has_send.sum()), dtype="Int64"),
             "fetched_at": fetched[has_send],
         }
     )
