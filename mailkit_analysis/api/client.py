@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any, Callable, Literal
@@ -16,6 +17,15 @@ import requests
 
 from ..config import Credentials, load_credentials, load_endpoints
 from ..errors import MailkitError, MailkitResponseError, MailkitTransportError
+from .reports import (
+    CAMPAIGNS_LIST,
+    REPORT,
+    REPORT_CAMPAIGN,
+    REPORT_MESSAGE,
+    campaigns_frame,
+    report_frame,
+    sends_frame,
+)
 from .results import ResultsAnswer, parse_results_answer
 from .session import BODY_ERRORS, RetryPolicy, make_session, post_once
 from .wire import (
@@ -32,8 +42,6 @@ log = logging.getLogger(__name__)
 
 Transport = Literal["json", "xmlrpc"]
 RESULTS_FUNCTION = "mailkit.sendmail_mass.results"
-CAMPAIGNS_FUNCTION = "mailkit.campaigns.list"
-REPORT_FUNCTION = "mailkit.report.campaign"
 
 
 def _utcnow() -> pd.Timestamp:
@@ -110,7 +118,13 @@ class MailkitClient:
         """
         return self._call(function, json_parameters, xmlrpc_params, decode_xmlrpc_answer, where)
 
-    def _call(self, function: str, json_parameters: dict | None, xmlrpc_params: tuple, xmlrpc_decode, where: dict) -> Any:
+    def _list_call(self, function: str, json_parameters: dict | None, xmlrpc_params: tuple) -> Any:
+        """Like :meth:`call` for the list functions, where an empty body means "no records"
+        (``None``), as clients of the real service read it."""
+        return self._call(function, json_parameters, xmlrpc_params, decode_xmlrpc_answer, {}, blank=None)
+
+    def _call(self, function: str, json_parameters: dict | None, xmlrpc_params: tuple, xmlrpc_decode, where: dict,
+              **blank) -> Any:
         creds = self.credentials
         if self.transport == "json":
             body = encode_json_call(function, creds, json_parameters)
@@ -125,6 +139,9 @@ class MailkitClient:
         while True:
             try:
                 content = post_once(self.session, self.url, body, content_type, self.policy, **call_where)
+                if blank and not content.strip():
+                    self.calls += 1
+                    return blank["blank"]
                 answer = decode(content, **where)
                 self.calls += 1
                 return answer
@@ -175,31 +192,75 @@ class MailkitClient:
         )
 
     def campaigns(self) -> pd.DataFrame:
-        """``mailkit.campaigns.list`` as a frame with ``campaign_id`` and ``campaign_name``."""
-        answer = self.call(CAMPAIGNS_FUNCTION, None, ())
-        rows = _records(answer, CAMPAIGNS_FUNCTION, url=self.url)
-        frame = pd.DataFrame(
-            {
-                "campaign_id": pd.array([_int_or_na(r.get("ID_MESSAGE")) for r in rows], dtype="Int64"),
-                "campaign_name": pd.array([_str_or_na(r.get("NAME")) for r in rows], dtype="string"),
-            }
-        )
-        return frame.dropna(subset=["campaign_id"]).drop_duplicates("campaign_id").reset_index(drop=True)
+        """``mailkit.campaigns.list``: every campaign of the account (no paging).
 
-    def report_campaign(self, campaign_id: int) -> pd.DataFrame:
-        """``mailkit.report.campaign``: one row per send with ``id_send``, ``send_count``, ``date``."""
+        Returns
+        -------
+        DataFrame
+            ``campaign_id`` (``ID_MESSAGE``) and ``campaign_name`` (``NAME``).
+        """
+        answer = self._list_call(CAMPAIGNS_LIST, None, ())
+        return campaigns_frame(answer, url=self.url)
+
+    def report_campaign(self, campaign_id: int, range_from: dt.date | str, range_to: dt.date | str) -> pd.DataFrame:
+        """``mailkit.report.campaign``: the sends of one campaign made between two days.
+
+        The range is always sent: the period Mailkit reports without one is not documented.
+
+        Parameters
+        ----------
+        campaign_id : int
+            ``ID_message``.
+        range_from, range_to : date or "YYYY-MM-DD"
+            First and last day (inclusive, as Mailkit reads them).
+
+        Returns
+        -------
+        DataFrame
+            :data:`~mailkit_analysis.api.reports.SEND_COLUMNS`, one row per send.
+        """
         campaign_id = _positive_int(campaign_id, "campaign_id")
-        answer = self.call(REPORT_FUNCTION, {"ID_message": campaign_id}, (campaign_id,))
-        rows = _records(answer, REPORT_FUNCTION, url=self.url)
-        return pd.DataFrame(
-            {
-                "campaign_id": pd.array([campaign_id] * len(rows), dtype="Int64"),
-                "id_send": pd.array([_int_or_na(r.get("ID_SEND")) for r in rows], dtype="Int64"),
-                "send_count": pd.array([_int_or_na(r.get("SEND_COUNT")) for r in rows], dtype="Int64"),
-                "subject": pd.array([_str_or_na(r.get("SUBJECT")) for r in rows], dtype="string"),
-                "send_date": pd.array([_str_or_na(r.get("DATE")) for r in rows], dtype="string"),
-            }
-        )
+        first, last = _day(range_from, "range_from"), _day(range_to, "range_to")
+        if first > last:
+            raise ValueError(f"range_from {first} is after range_to {last}")
+        params = {"ID_message": campaign_id, "range_from": first, "range_to": last}
+        answer = self._list_call(REPORT_CAMPAIGN, params, (campaign_id, first, last))
+        return sends_frame(answer, REPORT_CAMPAIGN, campaign_id=campaign_id, url=self.url)
+
+    def report_message(self, id_send: int) -> pd.DataFrame:
+        """``mailkit.report.message``: one send's size, delivered and failed counts.
+
+        Returns
+        -------
+        DataFrame
+            :data:`~mailkit_analysis.api.reports.SEND_COLUMNS`, one row (none when Mailkit
+            answers nothing); ``campaign_id`` is empty (the answer does not say it).
+        """
+        id_send = _positive_int(id_send, "id_send")
+        answer = self._list_call(REPORT_MESSAGE, {"ID_send": id_send}, (id_send,))
+        return sends_frame(answer, REPORT_MESSAGE, id_send=id_send, url=self.url)
+
+    def report(self, range_from: dt.date | str, range_to: dt.date | str) -> pd.DataFrame:
+        """``mailkit.report``: the campaigns active between two days, with their totals.
+
+        Returns
+        -------
+        DataFrame
+            ``campaign_id``, ``campaign_name``, ``send_count``, ``delivered_count``.
+        """
+        first, last = _day(range_from, "range_from"), _day(range_to, "range_to")
+        if first > last:
+            raise ValueError(f"range_from {first} is after range_to {last}")
+        answer = self._list_call(REPORT, {"range_from": first, "range_to": last}, (first, last))
+        return report_frame(answer, url=self.url)
+
+
+def _day(value, name: str) -> str:
+    """A day as Mailkit's ``YYYY-MM-DD``."""
+    try:
+        return pd.Timestamp(value).date().isoformat()
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a date (YYYY-MM-DD), not {value!r}") from None
 
 
 def _positive_int(value, name: str) -> int:
@@ -210,24 +271,3 @@ def _positive_int(value, name: str) -> int:
     if number <= 0:
         raise ValueError(f"{name} must be positive, not {number}")
     return number
-
-
-def _records(answer: Any, function: str, **where) -> list[dict]:
-    """Lists come as an array, or (seen in the wild) as an object keyed by id or under 'data'."""
-    if isinstance(answer, dict):
-        answer = answer.get("data", list(answer.values()))
-    if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
-        raise MailkitResponseError(f"{function} did not return a list of records", **where)
-    return answer
-
-
-def _int_or_na(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return pd.NA
-    return number if number != 0 else pd.NA
-
-
-def _str_or_na(value):
-    return pd.NA if value is None else str(value)
