@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--requests", type=_positive, default=600, dest="n_requests", help="requests in the account")
     simulate.add_argument("--client-id", type=_positive, default=None, help="API ID it accepts")
     simulate.add_argument("--client-md5", default=None, help="MD5 code it accepts (a test value, not a real one)")
+    simulate.add_argument("--default-range-days", type=_positive, default=None, metavar="DAYS",
+                          help="report functions called without a range report only the last DAYS days "
+                               "(Mailkit does not document its default; default: everything)")
     _add_faults(simulate)
     simulate.set_defaults(handler=_cmd_simulate)
 
@@ -278,7 +281,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     sim = MailkitSimulator(
         account, host=args.host, port=args.port,
         client_id=args.client_id or DEFAULT_CLIENT_ID, client_md5=args.client_md5 or DEFAULT_CLIENT_MD5,
-        faults=_fault_config(args),
+        faults=_fault_config(args), default_range_days=args.default_range_days,
     )
     sim.start()
     print(f"Mailkit simulator (seed {args.seed}, {len(account.demo_request_ids())} requests)")

@@ -195,9 +195,9 @@ class SimulatedAccount:
         self._campaign_ids = (41000 + np.cumsum(rng.integers(1, 40, n))).tolist()
         popularity = np.array([c.popularity for c in CAMPAIGNS]) * rng.uniform(0.6, 1.4, n)
         self._campaign_p = popularity / popularity.sum()
-        created_ages = rng.uniform(self.days + 5, self.days + 700, n) * 86400.0
-        anchor_ts = self.anchor.timestamp()
-        self._campaign_created = [_prague(anchor_ts - a) for a in created_ages.tolist()]
+        # Campaign creation times were drawn here once; mailkit.campaigns.list documents no such
+        # field, but the draw stays so that every account keeps its seeded contents.
+        rng.uniform(self.days + 5, self.days + 700, n)
         self._campaign_index = {cid: i for i, cid in enumerate(self._campaign_ids)}
 
     def _sample_ages(self, rng: np.random.Generator, k: int, low: float, high: float) -> np.ndarray:
@@ -312,6 +312,7 @@ class SimulatedAccount:
         starts = np.concatenate([[0], np.cumsum(recipients)[:-1]])
         self._message_base = (400_000_000 + starts).tolist()
         self._position = {rid: i for i, rid in enumerate(self._request_ids)}
+        self._send_position = {sid: i for i, sid in enumerate(self._id_sends)}
         self._campaign_positions: dict[int, list[int]] = {}
         for i, c in enumerate(self._camp.tolist()):
             self._campaign_positions.setdefault(c, []).append(i)
@@ -503,29 +504,82 @@ class SimulatedAccount:
         return out
 
     def campaigns(self) -> list[dict]:
-        """Return the campaign list, as ``mailkit.campaigns.list`` does.
+        """Return the campaign list, as ``mailkit.campaigns.list`` documents it.
 
         Returns
         -------
         list of dict
-            ``ID_MESSAGE`` (int), ``NAME``, ``SUBJECT``, ``TYPE``
-            (``"transactional"`` or ``"regular"``), ``STATUS`` and ``CREATED``
-            (Prague wall time), one per campaign.
+            One per campaign, the documented fields: ``ID_MESSAGE``, ``NAME``, ``SUBJECT``,
+            ``SUBJECT_B``, ``MSG_TYPE`` (``"email"``), ``CAMPAIGN_TYPE`` (``"normal"``),
+            ``USE_AB``, ``TEST_MODE``, ``SEND_DATE``, ``TIME_ZONE``, ``LAST_SENT``,
+            ``REPEAT``, ``REPEAT_COUNT``, ``PERIOD``, ``DAYS``, ``STATUS`` (``"enabled"``),
+            ``TYPE`` (``"immediate"``: sent through ``sendmail_mass`` as requests come) and
+            ``USER_LIST`` (the mailing list ids, a list: each transport renders it its way).
+            Plain Python values; the transports decide how numbers travel.
         """
-        return [
-            {
+        out = []
+        for i, c in enumerate(CAMPAIGNS):
+            positions = self._campaign_positions.get(i, [])
+            first = _prague(self._sent_ts[positions[0]]) if positions else ""
+            last = _prague(self._sent_ts[positions[-1]]) if positions else ""
+            out.append({
                 "ID_MESSAGE": self._campaign_ids[i],
                 "NAME": c.name,
                 "SUBJECT": c.subject,
-                "TYPE": c.type,
-                "STATUS": "active" if c.type == TRANSACTIONAL or c.name.startswith("Newsletter") else "finished",
-                "CREATED": self._campaign_created[i],
-            }
-            for i, c in enumerate(CAMPAIGNS)
-        ]
+                "SUBJECT_B": "",
+                "MSG_TYPE": "email",
+                "CAMPAIGN_TYPE": "normal",
+                "USE_AB": 0,
+                "TEST_MODE": 0,
+                "SEND_DATE": first,
+                "TIME_ZONE": "Europe/Prague",
+                "LAST_SENT": last,
+                "REPEAT": 0,
+                "REPEAT_COUNT": 0,
+                "PERIOD": "",
+                "DAYS": "",
+                "STATUS": "enabled",
+                "TYPE": "immediate",
+                "USER_LIST": [20000 + i],
+            })
+        return out
 
-    def report_campaign(self, id_message: int, now: datetime | None = None) -> list[dict]:
-        """Return the sends of one campaign, as ``mailkit.report.campaign`` does.
+    # -------------------------------------------------------------- sends
+
+    def _has_send(self, i: int) -> bool:
+        """Requests that failed with code 4 or 5 created no send."""
+        return int(self._setup[i]) not in (4, 5)
+
+    def _send_counts(self, i: int) -> tuple[int, int, int]:
+        """``(SEND_COUNT, DELIVERED_COUNT, FAILED_COUNT)`` of the send of request ``i``.
+
+        Failed: the send's error rows plus a few bounces drawn from the seed (bounces are
+        not ``sendmail_mass.results`` rows), so the error rows explain part of the failures.
+        """
+        size = self._recipients[i]
+        own = self._id_sends[i]
+        errors = sum(1 for row in self._rows(i).rows if row["ID_SEND"] == own)
+        rng = np.random.default_rng([self.seed, self._request_ids[i], 7])
+        bounces = int(rng.binomial(size - errors, 0.01)) if size > errors else 0
+        failed = errors + bounces
+        return size, size - failed, failed
+
+    def _in_range(self, i: int, first: date | None, last: date | None, limit: float) -> bool:
+        day = self._dates[i]
+        return (
+            self._sent_ts[i] <= limit
+            and (first is None or day >= first)
+            and (last is None or day <= last)
+        )
+
+    def report_campaign(
+        self,
+        id_message: int,
+        now: datetime | None = None,
+        range_from: date | None = None,
+        range_to: date | None = None,
+    ) -> list[dict]:
+        """Return the sends of one campaign, as ``mailkit.report.campaign`` documents them.
 
         Parameters
         ----------
@@ -533,12 +587,16 @@ class SimulatedAccount:
             ``ID_MESSAGE`` of the campaign.
         now : datetime, optional
             Sends made after this aware moment are not listed yet. Default: no limit.
+        range_from, range_to : date, optional
+            First and last Prague day of the sends listed (inclusive); None: unbounded.
 
         Returns
         -------
         list of dict
-            One per send, oldest first: ``ID_SEND``, ``DATE`` (Prague wall
-            time), ``SUBJECT``, ``SEND_COUNT`` (recipients). Requests that
+            One per send, oldest first, the documented fields (plain ints): ``ID_SEND``,
+            ``DATE`` / ``DATE2`` (start and end of sending, Prague wall time), ``SUBJECT``,
+            ``FROM``, ``SEND_COUNT``, ``DELIVERED_COUNT``, the read / click / forward / print /
+            unsubscribe / spam / conversion counts, the click rates and ``REV``. Requests that
             failed with code 4 or 5 created no send and are absent.
 
         Raises
@@ -549,16 +607,89 @@ class SimulatedAccount:
         c = self._campaign_index[int(id_message)]
         limit = now.timestamp() if now else float("inf")
         subject = CAMPAIGNS[c].subject
-        return [
-            {
+        out = []
+        for i in self._campaign_positions.get(c, []):
+            if not (self._has_send(i) and self._in_range(i, range_from, range_to, limit)):
+                continue
+            size, delivered, _ = self._send_counts(i)
+            rng = np.random.default_rng([self.seed, self._request_ids[i], 11])
+            reads = int(rng.binomial(delivered, 0.45)) if delivered else 0
+            clicks = int(rng.binomial(reads, 0.2)) if reads else 0
+            out.append({
                 "ID_SEND": self._id_sends[i],
                 "DATE": _prague(self._sent_ts[i]),
+                "DATE2": _prague(self._sent_ts[i] + 60 * int(self._proc[i])),
                 "SUBJECT": subject,
-                "SEND_COUNT": self._recipients[i],
-            }
-            for i in self._campaign_positions.get(c, [])
-            if self._sent_ts[i] <= limit and int(self._setup[i]) not in (4, 5)
-        ]
+                "FROM": "info@obchod.example",
+                "SEND_COUNT": size,
+                "DELIVERED_COUNT": delivered,
+                "READ_COUNT": reads,
+                "READ_COUNT_U": reads,
+                "CLICK_COUNT": clicks,
+                "CLICK_COUNT_U": clicks,
+                "CLICK_RATE": round(100 * clicks / delivered) if delivered else 0,
+                "CLICK_RATE2": round(100 * clicks / reads) if reads else 0,
+                "FORWARD_COUNT": 0,
+                "PRINT_COUNT": 0,
+                "UNSUBSCRIBE": 0,
+                "SPAM_REPORT": 0,
+                "CONVERSION_COUNT": 0,
+                "CONVERSION_COUNT_U": 0,
+                "REV": 0,
+            })
+        return out
+
+    def report_message(self, id_send: int, now: datetime | None = None) -> dict:
+        """Return one send, as ``mailkit.report.message`` describes it.
+
+        Returns
+        -------
+        dict
+            ``SEND_COUNT``, ``FAILED_COUNT``, ``DELIVERED_COUNT``, ``SEND_DATE`` (Prague wall
+            time), ``SUBJECT``, ``UTM``.
+
+        Raises
+        ------
+        KeyError
+            No such send (by ``now``).
+        """
+        i = self._send_position.get(int(id_send))
+        limit = now.timestamp() if now else float("inf")
+        if i is None or not self._has_send(i) or self._sent_ts[i] > limit:
+            raise KeyError(id_send)
+        size, delivered, failed = self._send_counts(i)
+        return {
+            "SEND_COUNT": size,
+            "FAILED_COUNT": failed,
+            "DELIVERED_COUNT": delivered,
+            "SEND_DATE": _prague(self._sent_ts[i]),
+            "SUBJECT": CAMPAIGNS[int(self._camp[i])].subject,
+            "UTM": "",
+        }
+
+    def report(self, range_from: date | None, range_to: date | None, now: datetime | None = None) -> list[dict]:
+        """Return per-campaign totals of the sends made in a range, as ``mailkit.report`` does.
+
+        Returns
+        -------
+        list of dict
+            One per campaign with a send in the range: ``ID_MESSAGE``, ``NAME``,
+            ``SEND_COUNT``, ``DELIVERED_COUNT`` (plain ints).
+        """
+        limit = now.timestamp() if now else float("inf")
+        out = []
+        for c, positions in sorted(self._campaign_positions.items()):
+            chosen = [i for i in positions if self._has_send(i) and self._in_range(i, range_from, range_to, limit)]
+            if not chosen:
+                continue
+            counts = [self._send_counts(i) for i in chosen]
+            out.append({
+                "ID_MESSAGE": self._campaign_ids[c],
+                "NAME": CAMPAIGNS[c].name,
+                "SEND_COUNT": sum(size for size, _, _ in counts),
+                "DELIVERED_COUNT": sum(delivered for _, delivered, _ in counts),
+            })
+        return out
 
     def requests(self) -> list[RequestRecord]:
         """Return the manifest: every request of the account, oldest first."""

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Callable
 
-from .account import STATUS_ERROR, STATUS_OK, STATUS_UNKNOWN_REQUEST, SimulatedAccount
+from .account import PRAGUE, STATUS_ERROR, STATUS_OK, STATUS_UNKNOWN_REQUEST, SimulatedAccount
 
 RESULTS = "mailkit.sendmail_mass.results"
 CAMPAIGNS_LIST = "mailkit.campaigns.list"
 REPORT_CAMPAIGN = "mailkit.report.campaign"
+REPORT = "mailkit.report"
+REPORT_MESSAGE = "mailkit.report.message"
 #: Functions the simulator implements.
-FUNCTIONS = frozenset({RESULTS, CAMPAIGNS_LIST, REPORT_CAMPAIGN})
+FUNCTIONS = frozenset({RESULTS, CAMPAIGNS_LIST, REPORT_CAMPAIGN, REPORT, REPORT_MESSAGE})
+#: Functions whose JSON answers carry their numbers as strings (as documented).
+STRING_NUMBERS = frozenset({REPORT_CAMPAIGN, REPORT, REPORT_MESSAGE})
 
 
 class ApiError(Exception):
@@ -110,6 +114,25 @@ def optional_int(value: object, name: str) -> int | None:
     return number or None
 
 
+def optional_day(value: object, name: str) -> date | None:
+    """Read an optional ``YYYY-MM-DD`` parameter; ``None`` / ``""`` mean not given.
+
+    Raises
+    ------
+    ApiError
+        ``"Invalid <name>"`` for anything else.
+    """
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if len(text) != 10:  # date.fromisoformat would also take "20261101"
+        raise ApiError(f"Invalid {name}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(f"Invalid {name}") from None
+
+
 class MailkitApi:
     """Execute calls against one simulated account.
 
@@ -125,11 +148,19 @@ class MailkitApi:
         Returns the current aware UTC datetime; decides what is processed.
     denied : frozenset of str
         Functions this account is not allowed to call.
+    default_range_days : int, optional
+        What ``mailkit.report.campaign`` and ``mailkit.report`` report when the call gives no
+        range (Mailkit does not document it): None reports everything; a number reports only
+        the sends of that many last days, so that a client relying on the default is caught.
     """
 
     def __init__(self, account: SimulatedAccount, client_id: int, client_md5: str,
-                 clock: Callable[[], datetime], denied: frozenset[str] = frozenset()) -> None:
+                 clock: Callable[[], datetime], denied: frozenset[str] = frozenset(),
+                 default_range_days: int | None = None) -> None:
+        if default_range_days is not None and default_range_days < 1:
+            raise ValueError("default_range_days must be at least 1")
         self.account = account
+        self.default_range_days = default_range_days
         self._denied = denied
         self._client_id = str(client_id)
         self._client_md5 = str(client_md5)
@@ -174,7 +205,22 @@ class MailkitApi:
             return self._results(call.params)
         if call.function == CAMPAIGNS_LIST:
             return self._campaigns(call.params)
+        if call.function == REPORT_MESSAGE:
+            return self._report_message(call.params)
+        if call.function == REPORT:
+            return self.account.report(*self._range(call.params), now=self._clock())
         return self._report(call.params)
+
+    def _range(self, params: dict) -> tuple[date | None, date | None]:
+        """The call's range; without one, the undocumented default this simulator plays."""
+        first = optional_day(params.get("range_from"), "range_from")
+        last = optional_day(params.get("range_to"), "range_to")
+        if first is not None and last is not None and first > last:
+            raise ApiError("Invalid range")
+        if first is None and last is None and self.default_range_days is not None:
+            today = self._clock().astimezone(PRAGUE).date()
+            first = today - timedelta(days=self.default_range_days - 1)
+        return first, last
 
     def _results(self, params: dict) -> dict:
         request_id = optional_int(params.get("request_id"), "request_id")
@@ -199,7 +245,17 @@ class MailkitApi:
         id_message = optional_int(params.get("ID_message"), "ID_message")
         if id_message is None:
             raise ApiError("Missing ID_message")
+        first, last = self._range(params)
         try:
-            return self.account.report_campaign(id_message, now=self._clock())
+            return self.account.report_campaign(id_message, now=self._clock(), range_from=first, range_to=last)
         except KeyError:
             raise ApiError("Invalid ID_message") from None
+
+    def _report_message(self, params: dict) -> dict:
+        id_send = optional_int(params.get("ID_send"), "ID_send")
+        if id_send is None:
+            raise ApiError("Missing ID_send")
+        try:
+            return self.account.report_message(id_send, now=self._clock())
+        except KeyError:
+            raise ApiError("Invalid ID_send") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from .api import RESULTS, ApiError, Call, MailkitApi, UnknownFunction
+from .api import CAMPAIGNS_LIST, RESULTS, STRING_NUMBERS, ApiError, Call, MailkitApi, UnknownFunction
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -41,6 +41,9 @@ def parse_call(body: bytes) -> Call:
     if not isinstance(params, dict):
         return Call(malformed=True)
     function = data.get("function")
+    if function == CAMPAIGNS_LIST and "ID_message" in data and "ID_message" not in params:
+        # One documented example (and the Keboola client) put it at the top level.
+        params = {**params, "ID_message": data["ID_message"]}
     return Call(
         function=function if isinstance(function, str) else None,
         client_id=data.get("id"),
@@ -78,8 +81,24 @@ def render_answer(api: MailkitApi, call: Call) -> bytes:
         except ApiError as exc:
             answer = _error(exc.text)
         else:
-            answer = _results_answer(result) if call.function == RESULTS else result
+            if call.function == RESULTS:
+                answer = _results_answer(result)
+            elif call.function in STRING_NUMBERS:
+                answer = _quoted_numbers(result)
+            else:
+                answer = result
     return json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
+
+def _quoted_numbers(value: object) -> object:
+    """Every number as a string, as the documented JSON examples of the report functions show."""
+    if isinstance(value, list):
+        return [_quoted_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _quoted_numbers(v) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _results_answer(result: dict) -> dict:

@@ -16,7 +16,7 @@ import logging
 import socket
 import struct
 import threading
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from . import json_api, xmlrpc_api
 from .account import SimulatedAccount
-from .api import MailkitApi
+from .api import RESULTS, MailkitApi
 from .defaults import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5
 from .faults import Fault, FaultConfig, FaultInjector
 
@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         transport_name, transport = route
         call = transport.parse_call(body)
-        sim._count_request(call.function)
+        sim._count_request(call.function, call.params)
         injector = sim._injector  # one configuration per request, even if replaced meanwhile
         fault = injector.decide(call.function, call.request_id(), transport_name)
         config = injector.config
@@ -249,6 +249,10 @@ class MailkitSimulator:
     denied_functions : iterable of str, optional
         Functions this account may not call, answered with an API error text as for an
         account without that right (to test that enrichment is best effort).
+    default_range_days : int, optional
+        The restrictive mode: ``mailkit.report.campaign`` and ``mailkit.report`` called
+        without a range report only the sends of this many last days (Mailkit does not
+        document its default). None (default): everything.
 
     Examples
     --------
@@ -274,6 +278,7 @@ class MailkitSimulator:
         faults: FaultConfig | None = None,
         clock: Callable[[], datetime] | None = None,
         denied_functions: Iterable[str] = (),
+        default_range_days: int | None = None,
     ) -> None:
         self._clock = clock or _real_clock
         if account is None:
@@ -281,7 +286,8 @@ class MailkitSimulator:
             account = SimulatedAccount(seed=seed, anchor=anchor)
         self.account = account
         self.client_id = client_id
-        self._api = MailkitApi(account, client_id, client_md5, self._clock, denied=frozenset(denied_functions))
+        self._api = MailkitApi(account, client_id, client_md5, self._clock, denied=frozenset(denied_functions),
+                               default_range_days=default_range_days)
         self._injector = FaultInjector(faults or FaultConfig())
         self._address = (host, port)
         self._server: _Server | None = None
@@ -290,6 +296,7 @@ class MailkitSimulator:
         self._count_lock = threading.Lock()
         self._request_count = 0
         self._by_function: Counter = Counter()
+        self._report_calls: deque = deque(maxlen=100_000)
 
     def __repr__(self) -> str:
         where = self.json_url if self._server else "not started"
@@ -392,11 +399,13 @@ class MailkitSimulator:
 
     # --------------------------------------------------------------- counters
 
-    def _count_request(self, function: str | None) -> None:
+    def _count_request(self, function: str | None, params: dict | None = None) -> None:
         with self._count_lock:
             self._request_count += 1
             if function is not None:
                 self._by_function[function] += 1
+                if function != RESULTS:  # the reporting calls only: results calls are many
+                    self._report_calls.append((function, dict(params or {})))
 
     @property
     def request_count(self) -> int:
@@ -410,11 +419,19 @@ class MailkitSimulator:
         with self._count_lock:
             return dict(self._by_function)
 
+    @property
+    def report_calls(self) -> list[tuple[str, dict]]:
+        """The calls of functions other than ``sendmail_mass.results`` since start or
+        :meth:`reset_count`, as ``(function, parameters)`` (never the credentials), oldest first."""
+        with self._count_lock:
+            return list(self._report_calls)
+
     def reset_count(self) -> None:
-        """Zero :attr:`request_count` and :attr:`counts_by_function`."""
+        """Zero :attr:`request_count` and :attr:`counts_by_function`, forget :attr:`report_calls`."""
         with self._count_lock:
             self._request_count = 0
             self._by_function.clear()
+            self._report_calls.clear()
 
     # ----------------------------------------------------------------- faults
 

@@ -12,7 +12,9 @@ import xmlrpc.client
 
 from .api import (
     CAMPAIGNS_LIST,
+    REPORT,
     REPORT_CAMPAIGN,
+    REPORT_MESSAGE,
     RESULTS,
     ApiError,
     Call,
@@ -30,7 +32,9 @@ METHOD_NOT_FOUND = -32601
 _POSITIONAL = {
     RESULTS: ("ID_send", "request_id"),
     CAMPAIGNS_LIST: ("ID_message",),
-    REPORT_CAMPAIGN: ("ID_message",),
+    REPORT_CAMPAIGN: ("ID_message", "range_from", "range_to"),
+    REPORT: ("range_from", "range_to"),
+    REPORT_MESSAGE: ("ID_send",),
 }
 
 _I4_MIN, _I4_MAX = -(2**31), 2**31 - 1
@@ -134,8 +138,19 @@ def render_answer(api: MailkitApi, call: Call) -> bytes:
     if call.malformed:
         return dump_fault(PARSE_ERROR, "Parse error: not well formed")
     try:
-        return dump_response(api.execute(call))
+        result = api.execute(call)
+        if call.function == CAMPAIGNS_LIST:
+            result = [_single_user_list(c) for c in result]
+        return dump_response(result)
     except UnknownFunction:
         return dump_fault(METHOD_NOT_FOUND, "Unknown method")
     except ApiError as exc:
         return dump_response(exc.text)
+
+
+def _single_user_list(campaign: dict) -> dict:
+    """The XML example gives ``USER_LIST`` as a single int (the JSON one as an array)."""
+    lists = campaign.get("USER_LIST")
+    if isinstance(lists, list) and len(lists) == 1:
+        return {**campaign, "USER_LIST": lists[0]}
+    return campaign
