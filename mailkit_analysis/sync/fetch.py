@@ -298,10 +298,8 @@ def fetch_results(
                     state = _read_state(paths)
                     write_small_table(record_failures(state, failures, client.clock()), paths.requests, REQUESTS_SCHEMA)
             if enrich and writer.written:
-                id_sends = {int(v) for a in writer.written if a.rows for v in pc.unique(a.table.column("id_send")).drop_null().to_pylist()}
-                campaign_ids = set(request_campaigns.values())
                 warnings += refresh_enrichment(
-                    client, paths, campaign_ids=campaign_ids, id_sends=id_sends, workers=workers, lock=lock
+                    client, paths, answers=writer.written, requests=state, workers=workers, lock=lock
                 )
                 _backfill_campaigns(paths, lock, writer.written, request_campaigns)
         finally:
