@@ -13,10 +13,13 @@ import xmlrpc.client
 import pandas as pd
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loopback import TEST_CLIENT_ID, TEST_MD5, LoopbackServer, Reply, assert_no_secret
 from simhelpers import ANCHOR, settled_manifest, sim_client
 
 from mailkit_analysis import Credentials, MailkitClient, RetryPolicy
+from mailkit_analysis.api.reports import campaigns_frame, report_frame, sends_frame
 from mailkit_analysis.cache import load_sends
 from mailkit_analysis.errors import MailkitResponseError
 from mailkit_analysis.simulator import MailkitSimulator, SimulatedAccount
@@ -245,3 +248,34 @@ def test_a_misshapen_report_leaves_results_untouched(tmp_path, transport, caplog
     assert outcome.frame[columns].equals(reference.frame[columns])
     assert outcome.frame["campaign_id"].isna().all()  # nothing made up from a misread answer
     assert load_sends(tmp_path).empty
+
+
+# --------------------------------------------------------------------------- any answer at all
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 2**40), st.floats(allow_nan=True),
+                     st.text(max_size=8), st.sampled_from(["", "0", "12", " 7 ", "12.0", "x"]))
+_fields = st.sampled_from(["ID_SEND", "ID_MESSAGE", "SEND_COUNT", "DELIVERED_COUNT", "FAILED_COUNT", "DATE",
+                           "SEND_DATE", "NAME", "USER_LIST", "data"])
+_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(_fields, inner, max_size=5)), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_values)
+def test_any_decoded_answer_is_a_frame_or_a_response_error(answer):
+    """Whatever a server answers, the readers give typed frames or a MailkitResponseError
+    naming the function, never another exception."""
+    for function, read in (
+        ("mailkit.campaigns.list", lambda a: campaigns_frame(a)),
+        ("mailkit.report.campaign", lambda a: sends_frame(a, "mailkit.report.campaign", campaign_id=41017)),
+        ("mailkit.report.message", lambda a: sends_frame(a, "mailkit.report.message", id_send=52011)),
+        ("mailkit.report", lambda a: report_frame(a)),
+    ):
+        try:
+            frame = read(answer)
+        except MailkitResponseError as exc:
+            assert function in str(exc)
+        else:
+            numbers = [c for c in frame.columns if c not in ("campaign_name", "send_date")]
+            assert all(str(frame[c].dtype) == "Int64" for c in numbers)
+            assert all((frame[c].dropna() >= 0).all() for c in numbers)

@@ -44,6 +44,7 @@ REPORT_MESSAGE = "mailkit.report.message"
 SEND_COLUMNS = ("id_send", "campaign_id", "send_date", "send_count", "delivered_count", "failed_count")
 
 _EMPTY_DATA = (None, "", [], {})
+_INT64_MAX = 2**63 - 1
 
 
 def records(answer: Any, function: str, **where) -> list[dict]:
@@ -96,25 +97,35 @@ def _number(record: Mapping, field: str, function: str, where: dict, *, required
         if required:
             raise MailkitResponseError(f"{function} answered a record without {field}", **where)
         return pd.NA
-    if isinstance(value, bool):
-        raise MailkitResponseError(f"{function} answered {field}={value!r}, not a number", **where)
-    try:
-        number = int(value) if isinstance(value, int) else int(str(value))
-    except ValueError:
-        try:  # "12.0" is a whole number written by a float-minded server
-            as_float = float(value)
-        except ValueError:
-            as_float = None
-        if as_float is None or not as_float.is_integer():
-            raise MailkitResponseError(f"{function} answered {field}={str(value)[:40]!r}, not a number", **where) from None
-        number = int(as_float)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise MailkitResponseError(f"{function} answered {field} as a {type(value).__name__}, not a number", **where)
+    number = _whole(value)
+    if number is None:
+        raise MailkitResponseError(f"{function} answered {field}={str(value)[:40]!r}, not a number", **where)
     if number < 0:
         raise MailkitResponseError(f"{function} answered a negative {field} ({number})", **where)
+    if number > _INT64_MAX:
+        raise MailkitResponseError(f"{function} answered {field} beyond 64 bits", **where)
     if id_like and number == 0:
         if required:
             raise MailkitResponseError(f"{function} answered a record with {field} 0", **where)
         return pd.NA
     return number
+
+
+def _whole(value: int | float | str) -> int | None:
+    """The whole number ``value`` stands for ("12", 12, 12.0, "12.0"), else None."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value) if isinstance(value, str) else None
+    except ValueError:
+        pass
+    try:  # a whole number written by a float-minded server
+        as_float = float(value)
+    except ValueError:
+        return None
+    return int(as_float) if as_float.is_integer() else None
 
 
 def _text(record: Mapping, field: str):
