@@ -83,3 +83,14 @@ def test_unknown_version_is_refused(tmp_path, version):
     assert "schema version" in table_problem(paths.sends, SENDS_SCHEMA)
     assert read_small_table(paths.sends, SENDS_SCHEMA, quarantine=paths.quarantine) is None
     assert not paths.sends.exists() and len(list(paths.quarantine.iterdir())) == 1
+
+
+def test_a_writer_without_the_new_columns_writes_them_empty(tmp_path):
+    path = tmp_path / "sends.parquet"
+    frame = pd.DataFrame({"id_send": [1], "campaign_id": [10], "send_count": [100],
+                          "send_date": ["2026-11-01 08:00:00"], "fetched_at": [FETCHED]})
+    write_small_table(frame, path, SENDS_SCHEMA)
+    back = read_small_table(path, SENDS_SCHEMA)
+    assert back["send_count"].tolist() == [100] and back["delivered_count"].isna().all()
+    with pytest.raises(KeyError, match="id_send"):
+        write_small_table(frame.drop(columns=["id_send"]), path, SENDS_SCHEMA)

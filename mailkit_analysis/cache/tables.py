@@ -65,6 +65,16 @@ def read_small_table(path: Path, schema: pa.Schema, *, quarantine: Path | None =
 
 
 def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
-    """Write ``frame`` atomically with ``schema`` and the schema version."""
+    """Write ``frame`` atomically with ``schema`` and the schema version.
+
+    A nullable column the frame lacks is written empty (so a writer that predates a column
+    keeps working); a missing non-nullable column is a ``KeyError``.
+    """
+    absent = [f.name for f in schema if f.name not in frame.columns]
+    required = [name for name in absent if not schema.field(name).nullable]
+    if required:
+        raise KeyError(f"{path.name} needs the columns {required}")
+    if absent:
+        frame = frame.assign(**{name: pd.Series(None, index=frame.index, dtype=object) for name in absent})
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     write_parquet_atomic(with_version(table, schema_version(schema)), path)
