@@ -11,12 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..paths import CachePaths
+from ..prague_time import to_prague
 from .schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA, SENDS_SCHEMA
 from .tables import read_small_table
 
 __all__ = ["Enrichment", "ReportRanges", "read_campaigns", "read_sends", "read_report_ranges"]
-
-PRAGUE = "Europe/Prague"
 
 
 class Enrichment:
@@ -73,7 +72,7 @@ class ReportRanges:
         rows = frame["campaign_id"].isna()
         if campaign_id is not None:
             rows = rows | (frame["campaign_id"] == int(campaign_id)).fillna(False)
-        day = moment.tz_convert(PRAGUE).date()
+        day = to_prague(moment).date()
         inside = (frame["range_from"] <= day) & (frame["range_to"] >= day) & (frame["asked_at"] >= moment)
         return bool((rows & inside).any())
 

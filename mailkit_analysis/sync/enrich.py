@@ -30,11 +30,12 @@ import pyarrow.compute as pc
 from ..api.client import MailkitClient
 from ..api.reports import CAMPAIGNS_LIST, REPORT_CAMPAIGN, REPORT_MESSAGE
 from ..api.results import ResultsAnswer
-from ..cache.enrichment import PRAGUE, ReportRanges, read_campaigns, read_report_ranges, read_sends
+from ..cache.enrichment import ReportRanges, read_campaigns, read_report_ranges, read_sends
 from ..cache.schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA, SENDS_SCHEMA
 from ..cache.tables import write_small_table
 from ..errors import MailkitError
 from ..paths import CachePaths
+from ..prague_time import to_prague
 
 __all__ = ["refresh_enrichment", "enrichment_needs", "day_ranges", "Needs", "MERGE_GAP_DAYS"]
 
@@ -84,10 +85,6 @@ class Needs:
 
     def __bool__(self) -> bool:
         return bool(self.every_campaign or self.by_campaign or self.lone_sends)
-
-
-def _prague_day(moment: pd.Timestamp) -> dt.date:
-    return moment.tz_convert(PRAGUE).date()
 
 
 def enrichment_needs(
@@ -140,7 +137,7 @@ def enrichment_needs(
             # The period was asked about and the send was not listed: ask for it alone.
             needs.lone_sends.update({s: campaign for s in unknown})
             continue
-        day = _prague_day(moment)
+        day = to_prague(moment).date()
         needs.placed_sends.update({s: campaign for s in unknown})
         needs.sendless |= not ids
         if campaign is None:
