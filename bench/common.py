@@ -161,3 +161,49 @@ def prepare_cache(folder: Path, rows: int) -> Path:
 
 def size_label(rows: int) -> str:
     return f"{rows / 1e6:g}M" if rows >= 1_000_000 else f"{rows / 1e3:g}k"
+
+
+# --------------------------------------------------------------------------- a canned answer
+
+class _CannedAnswer:
+    """A loopback HTTP server answering every POST with one prepared body (JSON or XML-RPC)."""
+
+    def __init__(self, json_body: Path, xml_body: Path):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies = {"/json.fcgi": (json_body.read_bytes(), "application/json"),
+                  "/rpc.fcgi": (xml_body.read_bytes(), "text/xml")}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body, kind = bodies[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        port = self.server.server_address[1]
+        self.json_url, self.rpc_url = f"http://127.0.0.1:{port}/json.fcgi", f"http://127.0.0.1:{port}/rpc.fcgi"
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def canned_answer(json_body: Path, xml_body: Path) -> _CannedAnswer:
+    """``with canned_answer(json, xml) as server:`` serves them at ``server.json_url`` / ``rpc_url``."""
+    return _CannedAnswer(json_body, xml_body)

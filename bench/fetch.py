@@ -25,8 +25,12 @@ TARGET = 8.0
 
 
 @contextmanager
-def simulator(requests: int, latency_ms: float, folder: Path):
-    """A running simulator with a settled account, and the manifest of ``requests`` ids."""
+def simulator(requests: int, latency_ms: float, folder: Path, *, seed: int = 3, settled_only: bool = True):
+    """A running simulator with an account, and the manifest of ``requests`` of its ids.
+
+    ``settled_only``: only requests sent more than an hour ago (final on the first fetch);
+    otherwise the account's own ``requests`` requests, as the demo fetches them.
+    """
     import pandas as pd
 
     from mailkit_analysis.demo import simulator_manifest
@@ -36,14 +40,15 @@ def simulator(requests: int, latency_ms: float, folder: Path):
         SimulatedAccount,
     )
 
-    account = SimulatedAccount(seed=3, n_requests=int(requests * 1.1) + 20)
+    account = SimulatedAccount(seed=seed, n_requests=int(requests * 1.1) + 20 if settled_only else requests)
     manifest = simulator_manifest(account)
-    settled = manifest[manifest["sent_at"] < pd.Timestamp(account.anchor) - pd.Timedelta(hours=1)]
+    cutoff = pd.Timestamp(account.anchor) - pd.Timedelta(hours=1 if settled_only else 0)
+    settled = manifest[manifest["sent_at"] <= cutoff]
     settled = settled.sort_values("sent_at").head(requests)
     if len(settled) < requests:
         raise RuntimeError("the simulator account has too few settled requests")
     account.all_rows()  # generate every answer now, so the first way measured is not charged for it
-    path = folder / "manifest.parquet"
+    path = folder / f"manifest-{seed}-{requests}.parquet"
     settled.to_parquet(path)
     with MailkitSimulator(account, faults=FaultConfig(latency_ms=latency_ms)) as sim:
         yield sim, path

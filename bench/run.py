@@ -7,8 +7,15 @@ Lines (each way measured in a fresh process, alternating with the other, median 
 
 * parse a 100,000-row ``results`` answer: ``json.loads`` / ``xmlrpc.client.loads`` +
   ``pd.DataFrame`` + per-column fixes vs. the toolkit's decoders + ``parse_results_answer``;
+* one 100,000-row answer fetched and cached, whole process against whole process (median
+  of three): a script with ``requests`` + ``json`` (or ``xmlrpc.client``) + pandas +
+  ``to_parquet`` vs. ``mailkit-analysis fetch --no-enrich``, over JSON and XML-RPC, from a
+  loopback server answering with the prepared body;
 * fetch 1,000 requests at 50 ms latency from the simulator: a sequential loop vs.
   ``fetch_results`` with 16 workers, and the warm re-run (see ``bench/fetch.py``);
+* the cache's layout: the demo account's 600 requests fetched into an empty cache and into a
+  copy of the generated 10-million-row cache; and ``load_results`` of one month of it split
+  into many parts (the automatic compaction's bound, and 64) against the same month compacted;
 * summarise a generated 10-million-row cache by day and code, and by campaign:
   ``pd.read_parquet`` of everything + groupby vs. :mod:`mailkit_analysis.analysis.aggregate`; and by
   campaign with error rates, ``load_results`` + ``analysis.by_campaign`` vs. the same;
@@ -30,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
     Line,
+    Measured,
+    canned_answer,
     format_table,
     interleaved,
     machine,
@@ -40,7 +49,7 @@ from common import (  # noqa: E402
 )
 from fetch import fetch_lines  # noqa: E402
 
-PARTS = ("parse", "fetch", "summaries", "report")
+PARTS = ("parse", "answer", "fetch", "cache", "summaries", "report")
 
 
 def parse_lines(work: Path, rows: int, repeat: int) -> list[Line]:
@@ -54,6 +63,71 @@ def parse_lines(work: Path, rows: int, repeat: int) -> list[Line]:
         naive, toolkit = interleaved((naive_label, naive_step, path), (toolkit_label, toolkit_step, path), repeat)
         size = path.stat().st_size / 1e6
         lines.append(Line(f"parse {size_label(rows)} rows, {transport} ({size:.0f} MB)", naive, toolkit))
+    return lines
+
+
+def answer_lines(work: Path, rows: int, repeat: int) -> list[Line]:
+    """One large answer, whole process against whole process, per transport."""
+    json_path, xml_path = prepare_bodies(work / "bodies", rows)
+    lines = []
+    with canned_answer(json_path, xml_path) as server:
+        for transport, url in (("json", server.json_url), ("xmlrpc", server.rpc_url)):
+            naive = Measured("script: requests + " + ("json" if transport == "json" else "xmlrpc.client")
+                             + " + pandas + to_parquet")
+            toolkit = Measured("mailkit-analysis fetch --no-enrich")
+            for k in range(repeat):
+                measure(naive.label, "answer-naive", transport, url, work / f"naive-{transport}-{k}.parquet", into=naive)
+                measure(toolkit.label, "answer-toolkit", transport, url, work / f"answer-{transport}-{k}", into=toolkit)
+            lines.append(Line(f"one {size_label(rows)}-row answer, {transport}, whole process", naive, toolkit))
+    return lines
+
+
+def _split_month(source: Path, month: str, parts: int, target: Path) -> None:
+    """A data folder holding only ``month`` of ``source``, in ``parts`` parts (as batches leave it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mailkit_analysis.cache.schema import RESULTS_SCHEMA
+    from mailkit_analysis.cache.store import new_part_path, sort_rows, write_part
+
+    if target.exists():
+        return
+    folder = source / "cache" / "results" / f"month={month}"
+    table = sort_rows(pa.concat_tables([pq.read_table(p, schema=RESULTS_SCHEMA) for p in sorted(folder.glob("part-*.parquet"))]))
+    size = -(-table.num_rows // parts)
+    for k in range(parts):
+        path = new_part_path(target / "cache" / "results", month)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_part(table.slice(k * size, size), path)
+
+
+def cache_lines(work: Path, rows: int, repeat: int) -> list[Line]:
+    """Appending into a big cache vs an empty one, and reading many parts vs one."""
+    from fetch import simulator as demo_simulator
+
+    from mailkit_analysis.cache.compact import AUTO_COMPACT_PARTS
+
+    big = prepare_cache(work / f"cache-{rows}", rows)
+    label = size_label(rows)
+    with demo_simulator(600, 0.0, work, seed=0, settled_only=False) as (sim, manifest):
+        empty, into_big = Measured("into an empty cache"), Measured(f"into the {label}-row cache")
+        for k in range(repeat):
+            measure(empty.label, "fetch-toolkit", sim.json_url, manifest, work / f"demo-empty-{k}", 4, into=empty)
+            copy = work / f"demo-big-{k}"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(big, copy)
+            measure(into_big.label, "fetch-toolkit", sim.json_url, manifest, copy, 4, into=into_big)
+            shutil.rmtree(copy, ignore_errors=True)
+    lines = [Line("fetch the demo's 600 requests", empty, into_big)]
+    months = sorted(p.name.split("=", 1)[1] for p in (big / "cache" / "results").glob("month=*"))
+    month = months[len(months) // 2]
+    for parts in (AUTO_COMPACT_PARTS, 64):
+        one, many = work / f"month-{month}-1", work / f"month-{month}-{parts}"
+        _split_month(big, month, 1, one)
+        _split_month(big, month, parts, many)
+        compacted, split = interleaved(("1 part (compacted)", "read-month", one, month),
+                                       (f"{parts} parts", "read-month", many, month), repeat)
+        lines.append(Line(f"read one month of the {label}-row cache, {parts} parts vs 1", compacted, split))
     return lines
 
 
@@ -106,12 +180,18 @@ def main(argv: list[str] | None = None) -> int:
         if "parse" in parts:
             print("parse ...", file=sys.stderr)
             lines += parse_lines(work, 100_000, repeat)
+        if "answer" in parts:
+            print("answer ...", file=sys.stderr)
+            lines += answer_lines(work, 100_000, repeat if quick else 3)
         if "fetch" in parts:
             print("fetch ...", file=sys.stderr)
             fetch_dir = work / "fetch"
             shutil.rmtree(fetch_dir, ignore_errors=True)
             fetch_dir.mkdir()
             lines += fetch_lines(200 if quick else 1000, 50.0, 16, fetch_dir)
+        if "cache" in parts:
+            print("cache ...", file=sys.stderr)
+            lines += cache_lines(work, 1_000_000 if quick else 10_000_000, 1 if quick else 3)
         if "summaries" in parts:
             for rows in summary_sizes:
                 print(f"summaries {size_label(rows)} ...", file=sys.stderr)

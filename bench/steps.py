@@ -181,6 +181,88 @@ def fetch_toolkit(url, manifest, data_dir, workers):
         client.close()
 
 
+# --------------------------------------------------------------------------- one large answer, whole process
+
+_NAIVE = {
+    "json": """
+import json, sys
+import pandas as pd
+import requests
+url, out, client_id, md5 = sys.argv[1:5]
+body = {"function": "mailkit.sendmail_mass.results", "id": client_id, "md5": md5, "parameters": {"request_id": 1}}
+answer = requests.post(url, data=json.dumps(body), timeout=300)
+pd.DataFrame(json.loads(answer.content)["results"]).to_parquet(out)
+""",
+    "xmlrpc": """
+import sys, xmlrpc.client
+import pandas as pd
+import requests
+url, out, client_id, md5 = sys.argv[1:5]
+call = xmlrpc.client.dumps((int(client_id), md5, 0, 1), "mailkit.sendmail_mass.results")
+answer = requests.post(url, data=call, headers={"Content-Type": "text/xml"}, timeout=300)
+(result,), _ = xmlrpc.client.loads(answer.content)
+pd.DataFrame(result["results"]).to_parquet(out)
+""",
+}
+
+
+def _credentials():
+    from mailkit_analysis.simulator.defaults import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5
+
+    return str(DEFAULT_CLIENT_ID), DEFAULT_CLIENT_MD5
+
+
+@step("answer-naive")
+def answer_naive(transport, url, out):
+    """The naive script as its own process: requests + json (or xmlrpc.client) + pandas + to_parquet."""
+    import subprocess
+
+    client_id, md5 = _credentials()
+
+    def run():
+        subprocess.run([sys.executable, "-c", _NAIVE[transport], url, out, client_id, md5], check=True)
+        return f"{Path(out).stat().st_size / 1e6:.1f} MB of parquet"
+    return _measure(run)
+
+
+@step("answer-toolkit")
+def answer_toolkit(transport, url, data_dir):
+    """``mailkit-analysis fetch --no-enrich`` as its own process, into an empty cache."""
+    import os
+    import subprocess
+
+    client_id, md5 = _credentials()
+    script = Path(sys.executable).with_name("mailkit-analysis")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "mailkit_analysis"]
+    env = {**os.environ, "MAILKIT_CLIENT_ID": client_id, "MAILKIT_CLIENT_MD5": md5}
+
+    def run():
+        done = subprocess.run([*command, "fetch", "--request-id", "1", "--transport", transport, "--url", url,
+                               "--no-enrich", "--data-dir", data_dir], check=True, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return done.stderr.strip().splitlines()[-1]
+    return _measure(run)
+
+
+# --------------------------------------------------------------------------- the cache's layout
+
+@step("read-month")
+def read_month(data_dir, month):
+    """``load_results`` of one month (every column, filled), as a notebook reads it."""
+    import pandas as pd
+
+    from mailkit_analysis.cache import load_results
+
+    since = pd.Timestamp(f"{month}-01")
+    until = (since + pd.offsets.MonthBegin(1)) - pd.Timedelta(days=1)
+
+    def run():
+        frame = load_results(data_dir, since=since.strftime("%Y-%m-%d"), until=until.strftime("%Y-%m-%d"))
+        parts = len(list((Path(data_dir) / "cache" / "results" / f"month={month}").glob("part-*.parquet")))
+        return f"{len(frame)} rows from {parts} part(s)"
+    return _measure(run)
+
+
 # --------------------------------------------------------------------------- summaries
 
 def _read_everything(data_dir):

@@ -29,6 +29,9 @@ __all__ = [
     "write_parquet_atomic",
     "write_bytes_atomic",
     "write_text_atomic",
+    "synced_file",
+    "write_parquet_synced",
+    "write_bytes_synced",
     "remove_stale_temporaries",
 ]
 
@@ -77,10 +80,38 @@ def atomic_file(path: str | os.PathLike, *, mode: int | None = None) -> Iterator
     _fsync_dir(path.parent)
 
 
-def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, *, compression: str = "zstd") -> None:
-    """Write an arrow ``table`` to ``path`` as parquet, atomically (see :func:`atomic_file`)."""
+def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, *, compression: str = "zstd", **options) -> None:
+    """Write an arrow ``table`` to ``path`` as parquet, atomically (see :func:`atomic_file`).
+
+    ``options`` go to :func:`pyarrow.parquet.write_table` (e.g. ``row_group_size``).
+    """
     with atomic_file(path) as handle:
-        pq.write_table(table, handle, compression=compression)
+        pq.write_table(table, handle, compression=compression, **options)
+
+
+@contextlib.contextmanager
+def synced_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open ``path`` itself for binary writing; flushed to disk when the block ends.
+
+    Only for names no reader looks at: a file staged by a journalled change of the cache
+    (:mod:`mailkit_analysis.cache.journal`), which the journal makes visible by renaming.
+    """
+    with open(path, "wb") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_parquet_synced(table: pa.Table, path: str | os.PathLike, *, compression: str = "zstd", **options) -> None:
+    """Write ``table`` to ``path`` itself, flushed to disk (see :func:`synced_file`)."""
+    with synced_file(path) as handle:
+        pq.write_table(table, handle, compression=compression, **options)
+
+
+def write_bytes_synced(data: bytes, path: str | os.PathLike) -> None:
+    """Write ``data`` to ``path`` itself, flushed to disk (see :func:`synced_file`)."""
+    with synced_file(path) as handle:
+        handle.write(data)
 
 
 def write_bytes_atomic(data: bytes, path: str | os.PathLike, *, mode: int | None = None) -> Path:

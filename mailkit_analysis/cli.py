@@ -63,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    fetch = sub.add_parser("fetch", parents=[common], help="fetch results into the cache and print them")
-    source = fetch.add_mutually_exclusive_group(required=True)
+    fetch = sub.add_parser("fetch", parents=[common], help="fetch results into the cache and print them",
+                           description="Fetch results into the cache. Without --request-id or --manifest: every "
+                           "followed request that is not final yet (recorded with 'manifest add', provisional, failed).")
+    source = fetch.add_mutually_exclusive_group()
     source.add_argument("--request-id", type=_positive, action="append", dest="request_ids", metavar="N",
                         help="sendmail_mass request id (repeat for more)")
     source.add_argument("--manifest", metavar="FILE", help="CSV or parquet with request_id [, id_send, campaign_id, sent_at, recipients]")
@@ -86,6 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(info)
     info.add_argument("--format", choices=("table", "json"), default="table")
     info.set_defaults(handler=_cmd_cache_info)
+    compact = cache_sub.add_parser("compact", parents=[common], help="merge each month's part files into one")
+    _add_data_dir(compact)
+    compact.set_defaults(handler=_cmd_cache_compact)
+    prune = cache_sub.add_parser("prune", parents=[common],
+                                 help="drop result rows, requests, sends and exports older than a date")
+    prune.add_argument("--before", required=True, metavar="DATE",
+                       help="first day to keep (ISO date/time; Prague time if naive)")
+    _add_data_dir(prune)
+    prune.set_defaults(handler=_cmd_cache_prune)
+    forget = cache_sub.add_parser("forget", parents=[common],
+                                  help="erase one recipient address from every file of the cache")
+    forget.add_argument("--email", required=True, metavar="ADDRESS", help="the address to erase (any case)")
+    _add_data_dir(forget)
+    forget.set_defaults(handler=_cmd_cache_forget)
+
+    manifest = sub.add_parser("manifest", parents=[common], help="record the requests to follow")
+    manifest_sub = manifest.add_subparsers(dest="manifest_command", metavar="ACTION", required=True)
+    add = manifest_sub.add_parser("add", parents=[common],
+                                  help="record one sendmail_mass request id (safe from many processes at once)")
+    add.add_argument("--request-id", type=_positive, required=True, metavar="N", help="the id sendmail_mass returned")
+    add.add_argument("--id-send", type=_positive, metavar="K", help="the send it created")
+    add.add_argument("--campaign-id", type=_positive, metavar="C", help="ID_MESSAGE of the campaign used")
+    add.add_argument("--sent-at", metavar="T", help="when sendmail_mass was called, ISO 8601 (default: now; naive = Prague)")
+    add.add_argument("--recipients", type=int, metavar="R", help="how many recipients the request carried")
+    _add_data_dir(add)
+    add.set_defaults(handler=_cmd_manifest_add)
 
     for name, text in (
         ("flags", "list the problems found in the cached results, with remedies"),
@@ -192,10 +220,39 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_cache_info(args: argparse.Namespace) -> int:
     import json
 
-    from .cache import cache_info
+    from .cache.info import cache_info
 
     info = cache_info(args.data_dir)
     print(json.dumps(info.as_dict(), indent=2) if args.format == "json" else info)
+    return EXIT_OK
+
+
+def _cmd_cache_compact(args: argparse.Namespace) -> int:
+    from .cache.compact import compact_cache
+
+    print(compact_cache(args.data_dir))
+    return EXIT_OK
+
+
+def _cmd_cache_prune(args: argparse.Namespace) -> int:
+    from .cache.retention import prune_cache
+
+    print(prune_cache(args.before, args.data_dir))
+    return EXIT_OK
+
+
+def _cmd_cache_forget(args: argparse.Namespace) -> int:
+    from .cache.retention import forget_email
+
+    print(forget_email(args.email, args.data_dir))
+    return EXIT_OK
+
+
+def _cmd_manifest_add(args: argparse.Namespace) -> int:
+    from .cache.capture import record_request
+
+    record_request(args.request_id, id_send=args.id_send, campaign_id=args.campaign_id, sent_at=args.sent_at,
+                   recipients=args.recipients, data_dir=args.data_dir)
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ class CachePaths:
     root : Path
         ``<data dir>/cache``.
     results : Path
-        Hive-partitioned parquet dataset of result rows (``month=YYYY-MM/part-0.parquet``).
+        Hive-partitioned parquet dataset of result rows (``month=YYYY-MM/part-<unique>.parquet``).
     requests : Path
         The request manifest merged with each request's fetch state.
     campaigns, sends : Path

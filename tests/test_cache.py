@@ -27,6 +27,7 @@ from simhelpers import (
 )
 
 from mailkit_analysis.cache import cache_info, load_requests, load_results, load_sends
+from mailkit_analysis.cache.compact import AUTO_COMPACT_PARTS
 from mailkit_analysis.cache.manifest import ManifestError
 from mailkit_analysis.cache.schema import VERSION_KEY
 from mailkit_analysis.frame import RESULT_COLUMNS, RESULT_DTYPES
@@ -81,6 +82,8 @@ def test_first_run_fetches_everything_and_types_the_frame(baseline, account):
 def test_second_run_over_final_requests_makes_no_http_request(baseline, simulator, manifest, tmp_path):
     data = tmp_path / "copy"
     shutil.copytree(baseline[0], data)
+    before = files_digest(data / "cache" / "results")
+    state_before = (data / "cache" / "requests.parquet").read_bytes()
     simulator.reset_count()
     started = time.perf_counter()
     with sim_client(simulator.json_url, clock=lambda: ANCHOR) as client:
@@ -91,6 +94,9 @@ def test_second_run_over_final_requests_makes_no_http_request(baseline, simulato
     assert outcome.fetched == [] and outcome.from_cache == N_SETTLED
     assert elapsed < 2.0
     pd.testing.assert_frame_equal(snapshot(outcome.frame), snapshot(baseline[1].frame))
+    # nothing to do means nothing written: no part, and not the request state either
+    assert files_digest(data / "cache" / "results") == before
+    assert (data / "cache" / "requests.parquet").read_bytes() == state_before
 
 
 def test_provisional_request_is_refetched_and_becomes_final(tmp_path):
@@ -126,6 +132,9 @@ def test_provisional_request_is_refetched_and_becomes_final(tmp_path):
         fourth = fetch_results(manifest=manifest, data_dir=tmp_path, client=client, progress=False)
         assert sim.request_count == 0 and fourth.fetched == []
         pd.testing.assert_frame_equal(snapshot(fourth.frame), snapshot(third.frame))
+    # a reader without toolkit code sees each row once, not the replaced provisional rows too
+    plain = ds.dataset(tmp_path / "cache" / "results", format="parquet", partitioning="hive").to_table()
+    assert plain.num_rows == len(third.frame)
 
 
 def test_unknown_sent_at_is_final_thirty_minutes_after_first_fetch(tmp_path):
@@ -176,7 +185,7 @@ def test_sigkill_mid_fetch_leaves_a_readable_cache_and_rerun_completes_it(accoun
             )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                state = load_requests(data) if (data / "cache" / "requests.parquet").exists() else None
+                state = load_requests(data) if (data / "cache").is_dir() else None
                 if state is not None and state["status"].notna().sum() >= wait_rows:
                     break
                 time.sleep(0.1)
@@ -187,7 +196,10 @@ def test_sigkill_mid_fetch_leaves_a_readable_cache_and_rerun_completes_it(accoun
             partial = load_results(data)
             fetched_before = int(load_requests(data)["status"].notna().sum())
             assert fetched_before < len(manifest)
-            ds.dataset(data / "cache" / "results", partitioning="hive").to_table()
+            # the toolkit read above finished or dropped the batch in flight: plain readers now
+            # see exactly the toolkit's rows, none twice
+            plain = ds.dataset(data / "cache" / "results", partitioning="hive").to_table()
+            assert plain.num_rows == len(partial)
             print(f"trial {trial}: killed after {fetched_before} requests, {len(partial)} rows on disk "
                   f"({time.monotonic() - deadline + 60:.1f}s)")
             with sim_client(slow.json_url, clock=lambda: ANCHOR) as client:
@@ -195,7 +207,9 @@ def test_sigkill_mid_fetch_leaves_a_readable_cache_and_rerun_completes_it(accoun
             assert rerun.ok
             assert len(rerun.fetched) <= len(manifest) - fetched_before + 10  # a batch in flight at most
             pd.testing.assert_frame_equal(snapshot(rerun.frame), snapshot(expected))
-            assert not list((data / "cache").rglob(".*.tmp-*"))
+            assert not list((data / "cache").rglob(".*.tmp-*")) and not (data / "cache" / "journal.json").exists()
+            plain = ds.dataset(data / "cache" / "results", partitioning="hive").to_table()
+            assert plain.num_rows == len(expected)
 
 
 def test_two_processes_fetching_overlapping_lists(account, baseline, manifest, simulator, tmp_path):
@@ -225,6 +239,10 @@ def test_two_processes_fetching_overlapping_lists(account, baseline, manifest, s
     pd.testing.assert_frame_equal(snapshot(merged), snapshot(expected))
     state = load_requests(data)
     assert len(state) == len(manifest) and state["request_id"].is_unique and state["final"].all()
+    # each process appended its own parts; automatic compaction kept every month small
+    plain = ds.dataset(data / "cache" / "results", format="parquet", partitioning="hive").to_table()
+    assert plain.num_rows == len(expected)
+    assert max(cache_info(data).parts_per_month.values()) <= AUTO_COMPACT_PARTS
 
 
 @pytest.mark.parametrize(
@@ -268,8 +286,9 @@ def test_manifest_is_stored_and_merged_on_reuse(simulator, account, tmp_path):
 def test_unreadable_and_foreign_version_files_are_reported_quarantined_and_refetched(baseline, simulator, manifest, tmp_path, caplog):
     data = tmp_path / "copy"
     shutil.copytree(baseline[0], data)
-    parts = sorted((data / "cache" / "results").glob("month=*/part-0.parquet"))
-    assert len(parts) >= 2
+    months = sorted((data / "cache" / "results").glob("month=*"))
+    assert len(months) >= 2
+    parts = [sorted(m.glob("part-*.parquet"))[0] for m in months[:2]]
     parts[0].write_bytes(b"PAR1 this is not parquet any more")
     table = pq.read_table(parts[1])
     pq.write_table(table.replace_schema_metadata({VERSION_KEY: b"999"}), parts[1])

@@ -167,3 +167,26 @@ def test_since_after_until_is_a_usage_error(tmp_path, command):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: the window is empty: since (2026-11-20 00:00)")
     assert done.stdout == ""
+
+
+def test_fetch_loads_no_analysis_plotting_duckdb_or_notebook_machinery(simulator, account, tmp_path):
+    """A cron job's fetch imports only what it uses (checked in a fresh interpreter)."""
+    rid = str(next(iter(account.setup_failures())))
+    script = (
+        "import sys\n"
+        "from mailkit_analysis.cli import main\n"
+        f"code = main(['fetch', '--url', {simulator.json_url!r}, '--data-dir', {str(tmp_path)!r}, "
+        f"'--request-id', {rid!r}, '--no-enrich'])\n"
+        "print('EXIT', code)\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILKIT_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**env, **sim_env()})
+    assert "EXIT 0" in done.stdout, done.stderr
+    loaded = next(line for line in done.stdout.splitlines() if line.startswith("MODULES")).split()[1:]
+    assert "mailkit_analysis.sync.fetch" in loaded  # it did fetch
+    forbidden = ("duckdb", "matplotlib", "papermill", "nbconvert", "nbclient", "nbformat", "IPython",
+                 "mailkit_analysis.analysis", "mailkit_analysis.presentation.plots",
+                 "mailkit_analysis.presentation.report", "mailkit_analysis.presentation.notebook_helpers")
+    assert not [m for m in loaded if m.split(".")[0] in forbidden or m.startswith(forbidden)]

@@ -69,7 +69,8 @@ def sim_cache(tmp_path_factory):
         outcome = fetch_results(manifest=settled_manifest(account), data_dir=data, client=client, workers=8, progress=False)
     assert outcome.ok and len(outcome.frame) > 500
     store = ResultsStore(CachePaths.under(data))
-    for month, path in store.usable_files().items():
+    for part in store.usable_parts():
+        path = part.path
         table = pq.read_table(path, schema=RESULTS_SCHEMA)
         odd = pc.equal(pc.bit_wise_and(table.column("request_id"), 1), 1)
         for name, kind in (("campaign_id", pa.int64()), ("campaign_name", pa.string())):
@@ -105,7 +106,7 @@ def test_generator_writes_a_cache_the_toolkit_reads(generated):
     assert made.rows == ROWS and made.months == 14
     info = cache_info(data)
     assert info.rows == ROWS and info.partitions == 14 and not info.unusable_files
-    for path in (CachePaths.under(data).results).glob("month=*/part-0.parquet"):
+    for path in (CachePaths.under(data).results).glob("month=*/part-*.parquet"):
         assert pq.read_schema(path).metadata[VERSION_KEY] == SCHEMA_VERSION.encode()
     frame = load_results(data)
     assert len(frame) == ROWS

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cache.load import _months_between
+from ..cache.lock import reading
 from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
 from ..cache.store import ResultsStore
 from ..cache.tables import table_problem
@@ -86,11 +87,6 @@ def prague(values) -> pd.Series:
     return to_prague_times(values).astype(PRAGUE_DTYPE)
 
 
-def _files(value) -> list[Path]:
-    """One month's files: a path, or (many part files per month) a list of them."""
-    return [Path(p) for p in value] if isinstance(value, (list, tuple)) else [Path(value)]
-
-
 class Source:
     """Where a window's rows come from, opened as DuckDB relations on one connection.
 
@@ -116,9 +112,23 @@ class Source:
         self._sends, self._requests = sends, requests
         self.con: duckdb.DuckDBPyConnection | None = None
         self._months: dict[str, list[Path]] = {}
+        self._reading = None
 
     # ----------------------------------------------------------------------- connection
     def __enter__(self) -> "Source":
+        # Reading the cache holds its lock until __exit__: no compaction removes a part
+        # DuckDB reads, and no fetch batch is seen half applied.
+        self._reading = reading(self.paths) if self.paths is not None else None
+        if self._reading is not None:
+            self._reading.__enter__()
+        try:
+            self._open()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _open(self) -> None:
         self.con = duckdb.connect(
             database=":memory:",
             config={
@@ -135,11 +145,16 @@ class Source:
             self._register_frame()
         else:
             self._register_cache()
-        return self
 
     def __exit__(self, *exc) -> None:
-        self.con.close()
-        self.con = None
+        try:
+            if self.con is not None:
+                self.con.close()
+            self.con = None
+        finally:
+            if self._reading is not None:
+                self._reading.__exit__(*exc)
+                self._reading = None
 
     def arrow(self, sql: str) -> pa.Table:
         """Run ``sql`` and return its answer as an arrow table."""
@@ -233,10 +248,11 @@ class Source:
     # ----------------------------------------------------------------------- registering
     def _register_cache(self) -> None:
         store = ResultsStore(self.paths)
-        usable = store.usable_files()
+        self._months = {}
+        for part in store.usable_parts():
+            self._months.setdefault(part.month, []).append(part.path)
         for problem in store.problems:
             log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
-        self._months = {month: _files(value) for month, value in usable.items()}
         # The lookups load_results fills campaigns from, read by DuckDB straight from the
         # small tables' files: the last row per key with a value wins, like the dicts
         # Enrichment builds; a missing or unusable file is an empty table.

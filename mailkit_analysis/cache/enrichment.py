@@ -6,6 +6,9 @@ for sure (the periods already asked about), so that no period is asked about twi
 """
 from __future__ import annotations
 
+from functools import cached_property
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,12 +46,36 @@ class Enrichment:
         if table.num_rows == 0:
             return table
         campaign = table.column("campaign_id")
-        campaign = pc.coalesce(campaign, _lookup(table.column("id_send"), self.send_campaigns, pa.int64()))
+        campaign = pc.coalesce(campaign, _take(table.column("id_send"), *self._send_lookup))
         if request_campaigns:
             campaign = pc.coalesce(campaign, _lookup(table.column("request_id"), request_campaigns, pa.int64()))
-        name = pc.coalesce(table.column("campaign_name"), _lookup(campaign, self.campaign_names, pa.string()))
+        name = pc.coalesce(table.column("campaign_name"), _take(campaign, *self._name_lookup))
         table = table.set_column(table.schema.get_field_index("campaign_id"), "campaign_id", campaign)
         return table.set_column(table.schema.get_field_index("campaign_name"), "campaign_name", name)
+
+
+    @cached_property
+    def _send_lookup(self) -> tuple[pd.Index, pa.Array]:
+        """Sends' ids (an index, hashed once) and campaigns; the last row of a send wins, as
+        in a dict. A big cache has a row per send: too many to hash again on every fill."""
+        frame = self.sends.dropna(subset=["id_send", "campaign_id"]).drop_duplicates("id_send", keep="last")
+        return (pd.Index(frame["id_send"].to_numpy(dtype="int64")), pa.array(frame["campaign_id"].to_numpy(dtype="int64")))
+
+    @cached_property
+    def _name_lookup(self) -> tuple[pd.Index, pa.Array]:
+        frame = self.campaigns.dropna(subset=["campaign_id", "campaign_name"]).drop_duplicates("campaign_id", keep="last")
+        return (pd.Index(frame["campaign_id"].to_numpy(dtype="int64")),
+                pa.array(frame["campaign_name"].astype(str).tolist(), pa.string()))
+
+
+def _take(keys, known: pd.Index, values: pa.Array):
+    """``values[position of key in known]`` for every key, null where unknown (vectorised)."""
+    if not len(known):
+        return pa.nulls(len(keys), values.type)
+    keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    missing = np.iinfo(np.int64).min  # no id is this
+    positions = known.get_indexer(pc.fill_null(keys, missing).to_numpy(zero_copy_only=False))
+    return pc.take(values, pa.array(positions, mask=positions < 0))
 
 
 class ReportRanges:

@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass
 import pyarrow.compute as pc
 
 from ..paths import CachePaths
+from .compact import last_compacted
 from .load import load_requests
+from .lock import reading
 from .store import ResultsStore
 
 __all__ = ["CacheInfo", "cache_info"]
@@ -25,6 +27,8 @@ class CacheInfo:
     never_fetched: int
     rows: int
     partitions: int
+    parts_per_month: dict[str, int]
+    last_compacted: str | None
     size_bytes: int
     first_date: str | None
     last_date: str | None
@@ -40,7 +44,10 @@ class CacheInfo:
             f"cache:        {self.path}",
             f"requests:     {self.requests} ({self.final} final, {self.provisional} provisional, "
             f"{self.failed} failed last time, {self.never_fetched} never fetched)",
-            f"rows:         {self.rows} in {self.partitions} monthly partitions",
+            f"rows:         {self.rows} in {self.partitions} monthly partitions, "
+            f"{sum(self.parts_per_month.values())} part files",
+            f"parts/month:  {_parts_line(self.parts_per_month)}",
+            f"compacted:    {self.last_compacted or 'never'} (mailkit-analysis cache compact)",
             f"size on disk: {size:.2f} MB",
             f"dates:        {span}",
         ]
@@ -48,17 +55,31 @@ class CacheInfo:
         return "\n".join(lines)
 
 
+def _parts_line(parts: dict[str, int]) -> str:
+    if not parts:
+        return "-"
+    return ", ".join(f"{month} {n}" for month, n in parts.items())
+
+
 def cache_info(data_dir: str | os.PathLike | None = None) -> CacheInfo:
     """Summarise the cache under ``data_dir`` (read only)."""
     paths = CachePaths.under(data_dir)
+    with reading(paths):
+        return _info(paths, data_dir)
+
+
+def _info(paths: CachePaths, data_dir) -> CacheInfo:
     state = load_requests(data_dir)
     fetched = state["status"].notna()
     final = state["final"].fillna(False).astype(bool)
     failed = state["last_error"].notna()
     store = ResultsStore(paths)
-    files = store.usable_files()
+    parts = store.usable_parts()
+    per_month: dict[str, int] = {}
+    for part in parts:
+        per_month[part.month] = per_month.get(part.month, 0) + 1
     rows, first, last = 0, None, None
-    dataset = store.dataset(files)
+    dataset = store.dataset(parts)
     if dataset is not None:
         dates = dataset.to_table(columns=["date"]).column("date")
         rows = len(dates)
@@ -76,7 +97,9 @@ def cache_info(data_dir: str | os.PathLike | None = None) -> CacheInfo:
         failed=int(failed.sum()),
         never_fetched=int((~fetched).sum()),
         rows=rows,
-        partitions=len(files),
+        partitions=len(per_month),
+        parts_per_month=per_month,
+        last_compacted=last_compacted(paths),
         size_bytes=size,
         first_date=first,
         last_date=last,

@@ -25,9 +25,9 @@ from ..frame import (
 from ..paths import CachePaths
 from ..prague_time import PRAGUE_NAME, TimeLike, window_bounds
 from .enrichment import Enrichment, read_campaigns, read_sends
-from .schema import PARTITION_COLUMN, REQUESTS_SCHEMA
+from .schema import PARTITION_COLUMN
+from .lock import reading
 from .store import UNKNOWN_MONTH, ResultsStore
-from .tables import read_small_table
 
 __all__ = ["load_results", "load_requests", "load_sends", "load_campaigns"]
 
@@ -59,6 +59,8 @@ def load_results(
     request_ids: Iterable[int] | None = None,
     columns: list[str] | None = None,
     fill: bool = True,
+    requests: pd.DataFrame | None = None,
+    enrichment: Enrichment | None = None,
 ) -> pd.DataFrame:
     """Read cached results as a results frame.
 
@@ -79,6 +81,9 @@ def load_results(
         Read only these columns (the frame still has every column; unread ones are missing).
     fill : bool
         Fill missing ``campaign_id`` / ``campaign_name`` from the enrichment tables.
+    requests, enrichment : optional
+        The request state and enrichment tables, when the caller holds them already (a
+        fetch that has just written them): they are not read again.
 
     Returns
     -------
@@ -86,19 +91,28 @@ def load_results(
         The results frame, ordered by date and request.
     """
     paths = CachePaths.under(data_dir)
+    since_ts, until_ts = window_bounds(since, until)
+    with reading(paths):
+        return _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, columns, fill, requests, enrichment)
+
+
+def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, columns, fill, requests, enrichment) -> pd.DataFrame:
     store = ResultsStore(paths)
-    files = store.usable_files()
+    parts = store.usable_parts()
     for problem in store.problems:
         log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
-    since_ts, until_ts = window_bounds(since, until)
     if since_ts is not None or until_ts is not None:
-        files = {m: files[m] for m in _months_between(since_ts, until_ts, files)}
-    dataset = store.dataset(files)
+        months = set(_months_between(since_ts, until_ts, {p.month for p in parts}))
+        parts = [p for p in parts if p.month in months]
+    if request_ids is not None:
+        parts = store.parts_holding(pd.Index(sorted({int(r) for r in request_ids}), dtype="int64"), parts)
+    dataset = store.dataset(parts)
     if dataset is None:
         return empty_results_frame()
 
-    requests = load_requests(data_dir) if (campaigns is not None or fill) else None
-    enrichment = Enrichment(read_campaigns(paths), read_sends(paths)) if (campaigns is not None or fill) else None
+    if campaigns is not None or fill:
+        requests = load_requests(data_dir) if requests is None else requests
+        enrichment = Enrichment(read_campaigns(paths), read_sends(paths)) if enrichment is None else enrichment
     condition = None
 
     def both(expr):
@@ -128,7 +142,9 @@ def load_results(
     if PARTITION_COLUMN in table.column_names:
         table = table.drop_columns([PARTITION_COLUMN])
     if fill and table.num_rows and read is None:
-        request_campaigns = {int(k): int(v) for k, v in requests.set_index("request_id")["campaign_id"].dropna().items()}
+        present = requests["request_id"].isin(pc.unique(table.column("request_id")).to_numpy()) & requests["campaign_id"].notna()
+        known = requests.loc[present, ["request_id", "campaign_id"]].astype("int64")
+        request_campaigns = dict(zip(known["request_id"].tolist(), known["campaign_id"].tolist()))
         table = enrichment.fill(table, request_campaigns)
     if campaigns is not None and table.num_rows and "campaign_id" in table.column_names:
         table = table.filter(pc.fill_null(pc.is_in(table.column("campaign_id"), value_set=_ints(wanted)), False))
@@ -137,12 +153,21 @@ def load_results(
 
 
 def load_requests(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The followed requests with their manifest data and fetch state."""
-    from .state import empty_state
+    """The followed requests with their manifest data and fetch state.
+
+    Requests recorded with :func:`~.capture.record_request` that no fetch has merged yet are
+    included, never fetched.
+    """
+    from .capture import read_recorded, recorded_files
+    from .state import empty_state, merge_manifest
+    from .state_file import read_state
 
     paths = CachePaths.under(data_dir)
-    state = read_small_table(paths.requests, REQUESTS_SCHEMA)
-    return empty_state() if state is None else state
+    with reading(paths):
+        state = read_state(paths)
+        recorded = read_recorded(recorded_files(paths))
+    state = empty_state() if state is None else state
+    return state if recorded is None else merge_manifest(state, recorded)
 
 
 def load_sends(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:

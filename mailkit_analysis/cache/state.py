@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -81,35 +82,64 @@ def merge_manifest(state: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
     return _conform(state.reset_index())
 
 
-def record_answers(state: pd.DataFrame, answers: pd.DataFrame, rule: SettleRule) -> pd.DataFrame:
+def _with_requests(state: pd.DataFrame, ids: np.ndarray, known: pd.Index | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """A copy of ``state`` holding every request of ``ids`` (new ones empty), and their positions.
+
+    The copy shares its columns with ``state`` until one is replaced, so a large state is not
+    copied as a whole for a small batch. ``known``: ``state``'s request ids as an index, when
+    the caller keeps one (hashing a large state's ids for every batch costs more than the rest).
+    """
+    known = pd.Index(state["request_id"].to_numpy(dtype="int64")) if known is None else known
+    positions = known.get_indexer(ids)
+    if (positions < 0).any():
+        added = empty_state().reindex(range(int((positions < 0).sum())))
+        added["request_id"] = ids[positions < 0]
+        state = _conform(pd.concat([state, added.astype(STATE_DTYPES)], ignore_index=True))
+        positions = pd.Index(state["request_id"].to_numpy(dtype="int64")).get_indexer(ids)
+    else:
+        state = state.copy(deep=False)
+    return state, positions
+
+
+def _set_at(state: pd.DataFrame, positions: np.ndarray, values: dict) -> None:
+    """``state[column][positions] = value`` for each column, one array copy per column."""
+    for column, value in values.items():
+        array = state[column].array.copy()
+        array[positions] = value.array if isinstance(value, pd.Series) else value
+        state[column] = array
+
+
+def record_answers(state: pd.DataFrame, answers: pd.DataFrame, rule: SettleRule, *, index: pd.Index | None = None) -> pd.DataFrame:
     """Store the outcome of fetched answers.
 
     Parameters
     ----------
     answers : DataFrame
         ``request_id``, ``status``, ``rows``, ``fetched_at`` (one row per answer).
+    index : Index, optional
+        ``state["request_id"]`` as an index, if the caller keeps one.
     """
     if answers.empty:
         return state
-    state = state.astype({"request_id": "int64"}).set_index("request_id")
-    answers = answers.drop_duplicates("request_id", keep="last").astype({"request_id": "int64"}).set_index("request_id")
-    missing = answers.index.difference(state.index)
-    if len(missing):
-        state = pd.concat([state, empty_state().set_index("request_id").reindex(missing).astype(state.dtypes.to_dict())])
-    ids = answers.index
+    answers = answers.drop_duplicates("request_id", keep="last").reset_index(drop=True)
+    ids = answers["request_id"].to_numpy(dtype="int64")
+    state, positions = _with_requests(state, ids, index)
     utc = STATE_DTYPES["last_fetched_at"]
-    fetched = pd.Series(pd.to_datetime(answers["fetched_at"], utc=True).array, index=ids).astype(utc)
-    first = pd.Series(state.loc[ids, "first_fetched_at"].array, index=ids).astype(utc)
+    fetched = pd.Series(pd.to_datetime(answers["fetched_at"], utc=True).array).astype(utc)
+    first = pd.Series(state["first_fetched_at"].array[positions]).astype(utc)
     first = first.where(first.notna() & (first <= fetched), fetched)
-    sent = pd.Series(state.loc[ids, "sent_at"].array, index=ids).astype(utc)
-    state.loc[ids, "first_fetched_at"] = first
-    state.loc[ids, "last_fetched_at"] = fetched
-    state.loc[ids, "status"] = answers["status"].astype("string")
-    state.loc[ids, "rows"] = answers["rows"].astype("Int64")
-    state.loc[ids, "final"] = rule.is_final(fetched, sent, first)
-    state.loc[ids, "last_error"] = pd.NA
-    state.loc[ids, "last_error_at"] = pd.NaT
-    return _conform(state.reset_index())
+    sent = pd.Series(state["sent_at"].array[positions]).astype(utc)
+    n = len(ids)
+    _set_at(state, positions, {
+        "first_fetched_at": first,
+        "last_fetched_at": fetched,
+        "status": answers["status"].astype("string"),
+        "rows": answers["rows"].astype("Int64"),
+        "final": rule.is_final(fetched, sent, first),
+        "last_error": pd.Series(pd.array([pd.NA] * n, dtype="string")),
+        "last_error_at": pd.Series(pd.NaT, index=range(n), dtype=utc),
+    })
+    return state
 
 
 def record_failures(state: pd.DataFrame, failures: list, when: dt.datetime) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from ..frame import nullable_types
 from ..atomic import write_parquet_atomic
 from .schema import file_version, readable_versions, schema_version, with_version
 
-__all__ = ["read_small_table", "write_small_table", "table_problem"]
+__all__ = ["read_small_table", "write_small_table", "small_table", "table_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def read_small_table(path: Path, schema: pa.Schema, *, quarantine: Path | None =
     return None
 
 
-def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
-    """Write ``frame`` atomically with ``schema`` and the schema version.
+def small_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame`` as an arrow table of ``schema`` with its schema version.
 
     A nullable column the frame lacks is written empty (so a writer that predates a column
     keeps working); a missing non-nullable column is a ``KeyError``.
@@ -73,8 +73,17 @@ def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> Non
     absent = [f.name for f in schema if f.name not in frame.columns]
     required = [name for name in absent if not schema.field(name).nullable]
     if required:
-        raise KeyError(f"{path.name} needs the columns {required}")
+        raise KeyError(f"the table needs the columns {required}")
     if absent:
         frame = frame.assign(**{name: pd.Series(None, index=frame.index, dtype=object) for name in absent})
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
-    write_parquet_atomic(with_version(table, schema_version(schema)), path)
+    return with_version(table, schema_version(schema))
+
+
+def write_small_table(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
+    """Write ``frame`` atomically with ``schema`` and its version (see :func:`small_table`)."""
+    try:
+        table = small_table(frame, schema)
+    except KeyError as exc:
+        raise KeyError(f"{path.name}: {exc.args[0]}") from None
+    write_parquet_atomic(table, path)

@@ -9,8 +9,8 @@ bad-import day per month on which a campaign collects invalid addresses. Nothing
 generated row by row: request-level draws are expanded with numpy and the columns are built
 as arrow arrays, one month at a time, so ten million rows take seconds and bounded memory.
 
-The files are exactly the cache's (:mod:`.cache`): ``results/month=YYYY-MM/part-0.parquet``
-with the schema version, plus ``requests.parquet``, ``campaigns.parquet``, ``sends.parquet``
+The files are exactly the cache's (:mod:`.cache`): one compacted part per month,
+``results/month=YYYY-MM/part-<unique>.parquet``, with the schema version, plus ``requests.parquet``, ``campaigns.parquet``, ``sends.parquet``
 and ``account.json``, so every reader of a fetched cache reads a generated one.
 
 >>> generate_cache("big-data", 1_000_000)                  # doctest: +SKIP
@@ -35,14 +35,13 @@ import pyarrow.compute as pc
 from ..atomic import write_parquet_atomic
 from ..cache.schema import (
     CAMPAIGNS_SCHEMA,
-    PARTITION_COLUMN,
     REQUESTS_SCHEMA,
     RESULTS_SCHEMA,
     SENDS_SCHEMA,
     with_version,
 )
 from ..cache.account import write_account_record
-from ..cache.store import PART_NAME
+from ..cache.store import ROW_GROUP_ROWS, new_part_path
 from ..cache.tables import write_small_table
 from ..codes import CATALOGUE, UNKNOWN
 from ..prague_time import PRAGUE, PRAGUE_NAME, to_prague, to_prague_times
@@ -345,8 +344,9 @@ def _write_results(paths, rng, requests, account, pools, fetched_at, bounds) -> 
         if not parts:
             continue
         month_table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        target = paths.results / f"{PARTITION_COLUMN}={labels[m]}" / PART_NAME
-        write_parquet_atomic(with_version(month_table), target)
+        # Rows are already in request order: the month is written as one compacted part.
+        target = new_part_path(paths.results, labels[m])
+        write_parquet_atomic(with_version(month_table), target, row_group_size=ROW_GROUP_ROWS)
         written += 1
         stamps = pc.min_max(month_table.column("date"))
         low, high = stamps["min"].value // 1_000_000, stamps["max"].value // 1_000_000

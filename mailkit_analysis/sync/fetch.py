@@ -2,8 +2,10 @@
 
 One run: validate the manifest (nothing is written if it is bad), merge it into the request
 state, fetch every request that is not final with bounded concurrency, and write answers as
-they arrive in small batches under the cache lock (a crash loses at most the batch in
-flight, and the next run fetches exactly what is missing). Enrichment follows, best effort.
+they arrive in batches under the cache lock, each batch one journalled change of its result
+parts and the request state (a crash loses at most the batch in flight, and the next run
+fetches exactly what is missing). Enrichment follows, best effort; months that collected
+many parts are compacted last.
 """
 from __future__ import annotations
 
@@ -16,17 +18,18 @@ from typing import Callable, Iterable
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from filelock import FileLock
 
 from ..api.client import MailkitClient, Transport
 from ..api.results import ResultsAnswer
 from ..api.session import RetryPolicy
 from ..cache.account import check_account
-from ..atomic import remove_stale_temporaries
+from ..cache.compact import auto_compact
 from ..cache.enrichment import Enrichment, read_campaigns, read_sends
-from ..cache.load import load_results
+from ..cache.journal import Transaction
+from ..cache.capture import claim_recorded, read_recorded
+from ..cache.load import load_requests, load_results
+from ..cache.lock import LOCK_TIMEOUT, locked
 from ..cache.manifest import manifest_from_ids, normalise_manifest, read_manifest
-from ..cache.schema import REQUESTS_SCHEMA
 from ..cache.state import (
     SettleRule,
     empty_state,
@@ -35,8 +38,8 @@ from ..cache.state import (
     record_answers,
     record_failures,
 )
-from ..cache.store import ResultsStore
-from ..cache.tables import read_small_table, write_small_table
+from ..cache.store import LEGACY_PART, ResultsStore
+from ..cache.state_file import read_state, signature, stage_fold, stage_update, update_files
 from ..config import Credentials
 from ..frame import RESULTS_SCHEMA, empty_results_frame
 from ..paths import CachePaths
@@ -47,8 +50,6 @@ from .enrich import refresh_enrichment
 __all__ = ["FetchOutcome", "fetch_results", "LOCK_TIMEOUT"]
 
 log = logging.getLogger(__name__)
-
-LOCK_TIMEOUT = 600.0  # seconds to wait for another process's write batch
 
 
 @dataclass
@@ -95,7 +96,7 @@ class FetchOutcome:
         return ", ".join(parts) + f"; {len(self.frame)} error rows"
 
 
-def _manifest(request_ids, manifest, id_send) -> pd.DataFrame:
+def _manifest(request_ids, manifest, id_send) -> pd.DataFrame | None:
     frames = []
     if manifest is not None:
         if isinstance(manifest, pd.DataFrame):
@@ -107,14 +108,93 @@ def _manifest(request_ids, manifest, id_send) -> pd.DataFrame:
         if ids:
             frames.append(manifest_from_ids(ids, id_send))
     if not frames:
-        raise ValueError("Give request ids or a manifest to fetch")
+        return None  # neither: the requests the cache follows that are not final
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return normalise_manifest(combined, source="manifest", line_offset=0) if len(frames) > 1 else combined
 
 
-def _read_state(paths: CachePaths) -> pd.DataFrame:
-    state = read_small_table(paths.requests, REQUESTS_SCHEMA, quarantine=paths.quarantine)
-    return empty_state() if state is None else state
+class _StateFile:
+    """The request state, read once per run and kept while no other process changes it.
+
+    Files of the state are replaced, never changed in place, so their names and identities
+    tell whether the copy in memory is still what is on disk. A batch commits only the rows
+    it changed (:func:`~mailkit_analysis.cache.state_file.stage_update`); the run folds them
+    into ``requests.parquet`` once at its end. Use it only while holding the cache lock.
+    """
+
+    def __init__(self, paths: CachePaths):
+        self.paths = paths
+        self._frame: pd.DataFrame | None = None
+        self._signature: tuple | None = None
+        # Changes merged in memory but not committed yet (the run's manifest): committed with
+        # the first batch instead of in a write of their own, and applied again on top of the
+        # files whenever another process changed them meanwhile.
+        self._unsaved: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+        self._touched: pd.Index | None = None  # requests the unsaved change may alter (None: any)
+        self._after_commit: list = []
+        self._index: pd.Index | None = None
+
+    def index(self) -> pd.Index:
+        """The state's request ids as an index (hashed once, while the rows stay in order)."""
+        frame = self.read()
+        if self._index is None or len(self._index) != len(frame):
+            self._index = pd.Index(frame["request_id"].to_numpy(dtype="int64"))
+        return self._index
+
+    def read(self) -> pd.DataFrame:
+        if self._frame is None or signature(self.paths) != self._signature:
+            state = read_state(self.paths, quarantine=self.paths.quarantine)
+            self._frame = empty_state() if state is None else state
+            self._signature = signature(self.paths)
+            self._index = None
+            if self._unsaved is not None:
+                self._frame = self._unsaved(self._frame)
+        return self._frame
+
+    def change(self, update: Callable[[pd.DataFrame], pd.DataFrame], *, touched: pd.Index | None,
+               then_delete=()) -> pd.DataFrame:
+        """Apply ``update`` in memory now; it is written with the next commit (or :meth:`save`)."""
+        state = self.read()
+        changed = update(state)
+        if changed is state or changed.equals(state):  # a re-run of a known manifest writes nothing
+            for path in then_delete:
+                path.unlink(missing_ok=True)
+            return state
+        self._unsaved, self._touched, self._frame, self._index = update, touched, changed, None
+        self._after_commit = list(then_delete)
+        return changed
+
+    def stage(self, tx: Transaction, state: pd.DataFrame, request_ids: pd.Index | None) -> None:
+        """Commit ``state`` with ``tx``: the rows of ``request_ids`` (None: all) and unsaved changes."""
+        if request_ids is None or (self._unsaved is not None and self._touched is None):
+            stage_fold(tx, self.paths, state)
+        else:
+            ids = request_ids if self._unsaved is None else request_ids.union(self._touched)
+            stage_update(tx, self.paths, state[state["request_id"].isin(ids)])
+        self._pending = state
+
+    def committed(self) -> None:
+        self._frame, self._signature = self._pending, signature(self.paths)
+        self._unsaved = self._touched = None
+        for path in self._after_commit:
+            path.unlink(missing_ok=True)  # recorded requests, now in the state
+        self._after_commit = []
+
+    def write(self, state: pd.DataFrame, request_ids: pd.Index | None = None) -> None:
+        tx = Transaction(self.paths.root)
+        self.stage(tx, state, request_ids)
+        tx.commit()
+        self.committed()
+
+    def save(self) -> None:
+        """Write what :meth:`change` left unsaved (when no batch committed it)."""
+        if self._unsaved is not None:
+            self.write(self.read(), pd.Index([], dtype="int64"))
+
+    def fold(self) -> None:
+        """Fold the run's updates into ``requests.parquet`` (one write of the whole state)."""
+        if update_files(self.paths):
+            self.write(self.read())
 
 
 def _invalidate(state: pd.DataFrame, months: set[str]) -> pd.DataFrame:
@@ -133,16 +213,20 @@ def _invalidate(state: pd.DataFrame, months: set[str]) -> pd.DataFrame:
 
 
 class _Writer:
-    """Collects answers and writes them in batches under the lock."""
+    """Collects answers and writes them in batches: one journalled change per batch."""
 
-    def __init__(self, paths, lock, rule, enrichment: Enrichment, request_campaigns, flush_every, flush_seconds):
-        self.paths, self.lock, self.rule = paths, lock, rule
+    def __init__(self, paths, state_file: _StateFile, rule, enrichment: Enrichment, request_campaigns, flush_every, flush_seconds):
+        self.paths, self.state_file, self.rule = paths, state_file, rule
         self.store = ResultsStore(paths)
         self.enrichment, self.request_campaigns = enrichment, request_campaigns
         self.flush_every, self.flush_seconds = flush_every, flush_seconds
         self.pending: list[ResultsAnswer] = []
         self.last_flush = time.monotonic()
         self.written: list[ResultsAnswer] = []
+        # Rows and state change together, so a request the state has never seen fetched has
+        # no rows to find; unless the state was lost, or the cache predates that guarantee.
+        self.look_up_all = False
+        self.complete = True
 
     def add(self, answer: ResultsAnswer) -> None:
         self.pending.append(answer)
@@ -157,6 +241,8 @@ class _Writer:
         tables = [a.table for a in batch if a.rows]
         rows = pa.concat_tables(tables) if tables else RESULTS_SCHEMA.empty_table()
         rows = self.enrichment.fill(rows, self.request_campaigns)
+        if rows.num_rows and (rows.column("campaign_id").null_count or rows.column("campaign_name").null_count):
+            self.complete = False  # some rows wait for enrichment (backfilled after the fetch)
         answers = pd.DataFrame(
             {
                 "request_id": [a.request_id for a in batch],
@@ -165,12 +251,22 @@ class _Writer:
                 "fetched_at": pd.DatetimeIndex([a.fetched_at for a in batch]),
             }
         )
-        with self.lock:
-            # Rows first, state second: a crash in between leaves rows whose request is
-            # not marked fetched, so the next run fetches it again and replaces them.
-            self.store.replace_requests(pd.Index(answers["request_id"]), rows)
-            state = _read_state(self.paths)
-            write_small_table(record_answers(state, answers, self.rule), self.paths.requests, REQUESTS_SCHEMA)
+        with locked(self.paths):
+            # The rows and the state that says they were fetched change together.
+            tx = Transaction(self.paths.root)
+            state = self.state_file.read()
+            ids = pd.Index(answers["request_id"], dtype="int64")
+            seen = state.loc[state["request_id"].isin(ids) & state["status"].notna(), "request_id"]
+            lookup = ids if self.look_up_all else pd.Index(seen, dtype="int64")
+            self.store.replace_requests(ids, rows, tx, look_up=lookup)
+            updated = record_answers(state, answers, self.rule, index=self.state_file.index())
+            self.state_file.stage(tx, updated, ids)
+            tx.commit()
+            self.state_file.committed()
+            # Many small batches (or many processes) must not pile up parts: merge as we go.
+            compacted = auto_compact(self.paths)
+            if compacted.months:
+                log.debug("%s", compacted)
         self.written.extend(batch)
 
 
@@ -203,7 +299,10 @@ def fetch_results(
         Requests to follow (combined with ``manifest``).
     manifest : path or DataFrame, optional
         CSV/parquet manifest (``request_id`` plus optional ``id_send``, ``campaign_id``,
-        ``sent_at``, ``recipients``); stored in the cache and merged on re-use.
+        ``sent_at``, ``recipients``); stored in the cache and merged on re-use. With
+        neither ``request_ids`` nor ``manifest``, every request the cache follows that is
+        not final yet is fetched (those recorded with ``record_request`` /
+        ``manifest add``, provisional ones, failed ones).
     data_dir : path, optional
         Data folder (default: see :func:`mailkit_analysis.paths.default_data_dir`).
     client : MailkitClient, optional
@@ -223,8 +322,9 @@ def fetch_results(
         Fetch campaign names and send counts when new ones appear (best effort).
     flush_every, flush_seconds : int, float
         Answers are written in batches of this many, or at least this often; a crash loses
-        at most one batch, which the next run fetches again. Each batch rewrites the month
-        files it touches, so fewer, larger batches fetch faster.
+        at most one batch, which the next run fetches again. Each batch adds one part file
+        per month it has rows for (and rewrites only the parts holding earlier rows of its
+        requests); months with many parts are compacted at the end of the run.
 
     Returns
     -------
@@ -238,15 +338,14 @@ def fetch_results(
         Wrong credentials or a disallowed IP (answers fetched before are kept).
     """
     wanted_manifest = _manifest(request_ids, manifest, id_send)
-    wanted = pd.Index(wanted_manifest["request_id"].astype("int64"))
     paths = CachePaths.under(data_dir)
     rule = SettleRule(settle_minutes)
     warnings: list[str] = []
 
     if offline:
+        state = load_requests(paths.root.parent)
+        wanted = _not_final(state) if wanted_manifest is None else pd.Index(wanted_manifest["request_id"].astype("int64"))
         frame = load_results(paths.root.parent, request_ids=wanted) if paths.root.exists() else empty_results_frame()
-        state = read_small_table(paths.requests, REQUESTS_SCHEMA) if paths.requests.exists() else None
-        state = empty_state() if state is None else state
         known = state[state["request_id"].isin(wanted)]
         return FetchOutcome(
             frame=frame,
@@ -255,28 +354,41 @@ def fetch_results(
             provisional=sorted(known.loc[~known["final"].fillna(False).astype(bool) & known["status"].notna(), "request_id"].astype(int)),
         )
 
-    paths.ensure()
-    lock = FileLock(str(paths.lock), timeout=LOCK_TIMEOUT)
+    lock = locked(paths)
     store = ResultsStore(paths)
+    state_file = _StateFile(paths)
     with lock:
-        remove_stale_temporaries(paths.root)
-        state = _read_state(paths)
-        store.usable_files()
+        state = state_file.read()
+        parts = store.usable_parts()
+        look_up_all = bool(parts) and (state.empty or any(p.path.name == LEGACY_PART for p in parts))
         bad_months = set()
         for problem in store.problems:
             warnings.append(f"{problem.path.relative_to(paths.root)} {problem.reason}: moved to quarantine, refetching")
             store.quarantine(problem)
             bad_months.add(problem.month)
-        state = merge_manifest(_invalidate(state, bad_months), wanted_manifest)
-        write_small_table(state, paths.requests, REQUESTS_SCHEMA)
+        recorded_files = claim_recorded(paths)
+        recorded = read_recorded(recorded_files, quarantine=paths.quarantine)
+
+        def update(current: pd.DataFrame) -> pd.DataFrame:
+            merged = _invalidate(current, bad_months)
+            for incoming in (recorded, wanted_manifest):
+                if incoming is not None:
+                    merged = merge_manifest(merged, incoming)
+            return merged
+
+        touched = None if bad_months else pd.Index(pd.concat(
+            [m["request_id"] for m in (recorded, wanted_manifest) if m is not None] or [pd.Series([], dtype="int64")]
+        ).astype("int64").unique())
+        state = state_file.change(update, touched=touched, then_delete=recorded_files)
         campaigns, sends = read_campaigns(paths, quarantine=True), read_sends(paths, quarantine=True)
+    wanted = _not_final(state) if wanted_manifest is None else pd.Index(wanted_manifest["request_id"].astype("int64"))
     to_fetch = needs_fetch(state, wanted, refresh=refresh)
-    request_info = state.set_index("request_id")
-    request_campaigns = {int(k): int(v) for k, v in request_info["campaign_id"].dropna().items()}
+    request_campaigns = _request_campaigns(state, wanted)
 
     own_client = client is None
     failures: list[FetchFailure] = []
-    writer = _Writer(paths, lock, rule, Enrichment(campaigns, sends), request_campaigns, flush_every, flush_seconds)
+    writer = _Writer(paths, state_file, rule, Enrichment(campaigns, sends), request_campaigns, flush_every, flush_seconds)
+    writer.look_up_all = look_up_all
     if len(to_fetch):
         if own_client:
             client = MailkitClient(
@@ -295,23 +407,33 @@ def fetch_results(
             failures = report.failures
             if failures:
                 with lock:
-                    state = _read_state(paths)
-                    write_small_table(record_failures(state, failures, client.clock()), paths.requests, REQUESTS_SCHEMA)
+                    failed = pd.Index([f.request_id for f in failures], dtype="int64")
+                    state_file.write(record_failures(state_file.read(), failures, client.clock()), failed)
+            with lock:
+                state_file.save()  # the manifest, when no batch carried it
+                state_file.fold()
             if enrich and writer.written:
                 warnings += refresh_enrichment(
                     client, paths, answers=writer.written, requests=state, workers=workers, lock=lock
                 )
-                _backfill_campaigns(paths, lock, writer.written, request_campaigns)
+                if not writer.complete:
+                    _backfill_campaigns(paths, lock, writer.written, request_campaigns)
+                    writer.enrichment = None  # read the tables afresh below
         finally:
             if own_client:
                 client.close()
+    else:
+        with lock:
+            state_file.save()
+            state_file.fold()
     for line in warnings:
         log.warning(line)
-    frame = load_results(paths.root.parent, request_ids=wanted)
+    with lock:
+        final_state = state_file.read()
+        frame = load_results(paths.root.parent, request_ids=wanted, requests=final_state,
+                             enrichment=writer.enrichment)
     if id_send is not None:
         frame = frame[frame["id_send"] == int(id_send)].reset_index(drop=True)
-    with lock:
-        final_state = _read_state(paths)
     known = final_state[final_state["request_id"].isin(wanted)]
     provisional = known.loc[~known["final"].fillna(False).astype(bool) & known["status"].notna(), "request_id"]
     fetched = sorted(a.request_id for a in writer.written)
@@ -324,6 +446,17 @@ def fetch_results(
         failures=failures,
         warnings=warnings,
     )
+
+
+def _not_final(state: pd.DataFrame) -> pd.Index:
+    """Followed requests whose answer is not final (never fetched, provisional, failed)."""
+    return pd.Index(state.loc[~state["final"].fillna(False).astype(bool), "request_id"], dtype="int64")
+
+
+def _request_campaigns(state: pd.DataFrame, wanted: pd.Index) -> dict[int, int]:
+    """``{request_id: campaign_id}`` of the requests asked for, from the manifest."""
+    known = state.loc[state["request_id"].isin(wanted) & state["campaign_id"].notna(), ["request_id", "campaign_id"]]
+    return dict(zip(known["request_id"].astype("int64").tolist(), known["campaign_id"].astype("int64").tolist()))
 
 
 def _backfill_campaigns(paths, lock, answers: list[ResultsAnswer], request_campaigns) -> None:
@@ -346,4 +479,6 @@ def _backfill_campaigns(paths, lock, answers: list[ResultsAnswer], request_campa
         changed = pc.unique(filled.column("request_id").filter(gained))
         if len(changed):
             keep = filled.filter(pc.is_in(filled.column("request_id"), value_set=changed))
-            store.replace_requests(pd.Index(changed.to_numpy()), keep)
+            tx = Transaction(paths.root)
+            store.replace_requests(pd.Index(changed.to_numpy()), keep, tx)
+            tx.commit()
