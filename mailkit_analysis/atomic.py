@@ -30,6 +30,7 @@ __all__ = [
     "write_bytes_atomic",
     "write_text_atomic",
     "synced_file",
+    "replace_file",
     "write_parquet_synced",
     "write_bytes_synced",
     "remove_stale_temporaries",
@@ -124,6 +125,15 @@ def write_bytes_atomic(data: bytes, path: str | os.PathLike, *, mode: int | None
 def write_text_atomic(text: str, path: str | os.PathLike, *, mode: int | None = None, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically, line ends as they are; returns the path."""
     return write_bytes_atomic(text.encode(encoding), path, mode=mode)
+
+
+def replace_file(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Move the complete file ``source`` over ``target`` atomically (``os.replace``).
+
+    For files written completely beforehand under a name no reader looks at: the staged
+    files of a journalled cache change, a file set aside to be merged.
+    """
+    os.replace(source, target)
 
 
 def _fsync_dir(folder: Path) -> None:

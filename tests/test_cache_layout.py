@@ -197,9 +197,8 @@ _KILLER = textwrap.dedent(
         store.write_parquet_synced = die_after(store.write_parquet_synced)
     elif step == "commit":   # journal written, nothing applied: the change must happen
         journal._apply = die_after(lambda root, record: None)
-    elif step == "apply":    # killed between the renames and removals of the apply step
-        journal.os = type("os", (), {{**{{k: getattr(os, k) for k in dir(os) if not k.startswith("__")}},
-                                      "replace": die_after(os.replace)}})
+    elif step == "apply":    # killed between the renames of the apply step
+        journal.replace_file = die_after(journal.replace_file)
     {action}
     print("finished without being killed")
     """

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from filelock import FileLock
 
+from ..atomic import replace_file
 from ..paths import CachePaths
 from .manifest import ManifestError
 
@@ -141,7 +142,7 @@ def claim_recorded(paths: CachePaths) -> list[Path]:
     if current.is_file():
         with FileLock(str(paths.root / ".recorded.lock")):
             if current.is_file():
-                os.replace(current, paths.root / f"{_MERGING}{uuid.uuid4().hex[:8]}.csv")
+                replace_file(current, paths.root / f"{_MERGING}{uuid.uuid4().hex[:8]}.csv")
     return recorded_files(paths)
 
 

@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import TEMP_MARK, _fsync_dir, remove_stale_temporaries, write_bytes_atomic
+from ..atomic import TEMP_MARK, _fsync_dir, remove_stale_temporaries, replace_file, write_bytes_atomic
 
 __all__ = ["Transaction", "recover", "JOURNAL_NAME"]
 
@@ -96,7 +96,7 @@ def _apply(root: Path, record: dict) -> None:
     for staged, final in record.get("add", []):
         source, target = root / staged, root / final
         if source.exists():
-            os.replace(source, target)
+            replace_file(source, target)
         elif not target.exists():
             log.warning("journal %s: %s is missing; its rows are fetched again", record.get("id"), final)
         folders.add(target.parent)
