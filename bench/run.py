@@ -76,8 +76,11 @@ def answer_lines(work: Path, rows: int, repeat: int) -> list[Line]:
                              + " + pandas + to_parquet")
             toolkit = Measured("mailkit-analysis fetch --no-enrich")
             for k in range(repeat):
-                measure(naive.label, "answer-naive", transport, url, work / f"naive-{transport}-{k}.parquet", into=naive)
-                measure(toolkit.label, "answer-toolkit", transport, url, work / f"answer-{transport}-{k}", into=toolkit)
+                out, data = work / f"naive-{transport}-{k}.parquet", work / f"answer-{transport}-{k}"
+                out.unlink(missing_ok=True)
+                shutil.rmtree(data, ignore_errors=True)  # each run fetches into an empty cache
+                measure(naive.label, "answer-naive", transport, url, out, into=naive)
+                measure(toolkit.label, "answer-toolkit", transport, url, data, into=toolkit)
             lines.append(Line(f"one {size_label(rows)}-row answer, {transport}, whole process", naive, toolkit))
     return lines
 
@@ -112,6 +115,7 @@ def cache_lines(work: Path, rows: int, repeat: int) -> list[Line]:
     with demo_simulator(600, 0.0, work, seed=0, settled_only=False) as (sim, manifest):
         empty, into_big = Measured("into an empty cache"), Measured(f"into the {label}-row cache")
         for k in range(repeat):
+            shutil.rmtree(work / f"demo-empty-{k}", ignore_errors=True)
             measure(empty.label, "fetch-toolkit", sim.json_url, manifest, work / f"demo-empty-{k}", 4, into=empty)
             copy = work / f"demo-big-{k}"
             shutil.rmtree(copy, ignore_errors=True)
