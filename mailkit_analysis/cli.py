@@ -12,6 +12,16 @@ from typing import Sequence
 
 from . import __version__
 from .errors import MailkitError, WindowError
+from .i18n import (
+    ENV_VAR,
+    LANGUAGES,
+    UnknownLanguageError,
+    format_datetime,
+    format_number,
+    gettext as _,
+    language,
+    ngettext,
+)
 from .redaction import install_log_redaction
 
 __all__ = ["main", "build_parser"]
@@ -45,6 +55,12 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, default=None, help="calls in flight at once (default 4)")
     p.add_argument("--retries", type=int, default=None, metavar="N",
                    help="retries per call on connection errors, 429 and 5xx (default 5, with backoff)")
+
+
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=LANGUAGES, default=None,
+                   help=f"language of what a person reads (default: ${ENV_VAR}, else en); "
+                        "JSON and CSV values and column names stay the same in every language")
 
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -127,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="only this campaign (repeat for more)")
         cmd.add_argument("--config", metavar="FILE", help="flag thresholds (TOML or JSON)")
         cmd.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        _add_lang(cmd)
         cmd.set_defaults(handler=_cmd_flags if name == "flags" else _cmd_check)
 
     simulate = sub.add_parser("simulate", parents=[common], help="run the built-in Mailkit simulator")
@@ -160,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--show-emails", action="store_true",
                         help="show recipient addresses in full (such a report must not be shared)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_lang(report)
     report.set_defaults(handler=_cmd_report)
 
     demo = sub.add_parser("demo", parents=[common],
@@ -265,15 +283,19 @@ def _print_flags(flags, fmt: str, window: str) -> None:
     if fmt == "csv":
         sys.stdout.write(flags.to_csv(index=False))
         return
+    from .presentation.labels import severity_label
+
     if flags.empty:
-        print(f"No problems flagged in {window}.")
+        print(_("No problems flagged in {window}.").format(window=window))
         return
-    print(f"{len(flags)} problem(s) flagged in {window}:")
+    print(ngettext("{n} problem flagged in {window}:", "{n} problems flagged in {window}:", len(flags)).format(
+        n=format_number(len(flags)), window=window))
     for i, flag in enumerate(flags.itertuples(index=False), 1):
-        seen = flag.last_seen.strftime("%Y-%m-%d %H:%M") if not _missing(flag.last_seen) else "?"
-        print(f"\n{i}. [{flag.severity.upper()}] {flag.message}")
-        print(f"   rule {flag.rule}, {flag.count} rows, last seen {seen}")
-        print(f"   remedy: {flag.remedy}")
+        seen = format_datetime(flag.last_seen) if not _missing(flag.last_seen) else "?"
+        rows = ngettext("{n} row", "{n} rows", int(flag.count)).format(n=format_number(int(flag.count)))
+        print(f"\n{i}. [{severity_label(flag.severity).upper()}] {flag.message}")
+        print("   " + _("rule {rule}, {rows}, last seen {time}").format(rule=flag.rule, rows=rows, time=seen))
+        print("   " + _("remedy: {remedy}").format(remedy=flag.remedy))
 
 
 def _missing(value) -> bool:
@@ -297,11 +319,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     critical = found.critical
     if args.format == "table":
         if critical.empty:
-            print(f"OK: no critical problem in {found.describe_window()} ({len(found.flags)} other flag(s)).")
+            others = ngettext("{n} other flag", "{n} other flags", len(found.flags)).format(
+                n=format_number(len(found.flags)))
+            print(_("OK: no critical problem in {window} ({others}).").format(
+                window=found.describe_window(), others=others))
         else:
-            print(f"CRITICAL: {len(critical)} problem(s) in {found.describe_window()}:")
+            print(ngettext("CRITICAL: {n} problem in {window}:", "CRITICAL: {n} problems in {window}:",
+                           len(critical)).format(n=format_number(len(critical)), window=found.describe_window()))
             for flag in critical.itertuples(index=False):
-                print(f"  - {flag.message}\n    remedy: {flag.remedy}")
+                print(f"  - {flag.message}\n    " + _("remedy: {remedy}").format(remedy=flag.remedy))
     else:
         _print_flags(critical, args.format, found.describe_window())
     return EXIT_FAILED if len(critical) else EXIT_OK
@@ -370,6 +396,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         output=args.output,
         parameters={"id_send": args.id_send} if args.id_send else None,
         progress=not args.quiet,
+        lang=args.lang,
     )
     if args.show_emails:
         print("warning: this report shows recipient addresses in full; do not share it", file=sys.stderr)
@@ -400,11 +427,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
     try:
-        if getattr(args, "since", None) is not None or getattr(args, "until", None) is not None:
-            from .analysis.window import window_bounds
+        with language(getattr(args, "lang", None)):
+            if getattr(args, "since", None) is not None or getattr(args, "until", None) is not None:
+                from .analysis.window import window_bounds
 
-            window_bounds(args.since, args.until)  # before any work: an empty window is a usage error
-        return args.handler(args)
+                window_bounds(args.since, args.until)  # before any work: an empty window is a usage error
+            return args.handler(args)
+    except UnknownLanguageError as exc:  # a setting the user gave, like a bad option
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except WindowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -193,3 +193,37 @@ def test_fetch_loads_no_analysis_plotting_duckdb_or_notebook_machinery(simulator
     # string code); nothing else of the analysis package may load.
     allowed = ("mailkit_analysis.analysis", "mailkit_analysis.analysis.domains")
     assert not [m for m in loaded if (m.split(".")[0] in forbidden or m.startswith(forbidden)) and m not in allowed]
+
+
+def test_flags_and_check_speak_the_chosen_language_and_keep_what_programs_read(filled, account):
+    records = {r.request_id: r for r in account.requests()}
+    day = min(pd.Timestamp(records[r].sent_at).tz_convert("Europe/Prague")
+              for r, code in account.setup_failures().items() if code in SETUP_CODES).strftime("%Y-%m-%d")
+    window = ["--data-dir", str(filled), "--since", day, "--until", day]
+    czech = run_cli("check", *window, "--lang", "cs")
+    assert czech.returncode == 1, czech.stderr
+    assert czech.stdout.startswith("KRITICKÉ: v období ") and "řešení:" in czech.stdout
+    by_setting = run_cli("check", *window, env_extra={"MAILKIT_ANALYSIS_LANG": "cs"})
+    assert by_setting.stdout == czech.stdout
+    overruled = run_cli("check", *window, "--lang", "en", env_extra={"MAILKIT_ANALYSIS_LANG": "cs"})
+    assert overruled.stdout.startswith("CRITICAL") and "remedy:" in overruled.stdout
+
+    table = run_cli("flags", *window, "--lang", "cs")
+    assert "[KRITICKÉ]" in table.stdout and "pravidlo setup" in table.stdout
+
+    english = json.loads(run_cli("flags", *window, "--format", "json").stdout)
+    in_czech = json.loads(run_cli("flags", *window, "--format", "json", "--lang", "cs").stdout)
+    assert [sorted(f) for f in in_czech] == [sorted(f) for f in english]
+    for key in ("severity", "rule", "error_code", "campaign_id", "count", "first_seen"):
+        assert [f[key] for f in in_czech] == [f[key] for f in english]
+    csv_header = run_cli("flags", *window, "--format", "csv", "--lang", "cs").stdout.splitlines()[0]
+    assert csv_header == run_cli("flags", *window, "--format", "csv").stdout.splitlines()[0]
+
+
+def test_an_unknown_language_is_a_usage_error():
+    wrong = run_cli("flags", "--lang", "de")
+    assert wrong.returncode == 2 and "invalid choice: 'de'" in wrong.stderr
+    unset = run_cli("check", env_extra={"MAILKIT_ANALYSIS_LANG": "klingon"})
+    assert unset.returncode == 2
+    assert unset.stderr.strip() == ("error: MAILKIT_ANALYSIS_LANG: unknown language 'klingon'; "
+                                    "choose one of en, cs")

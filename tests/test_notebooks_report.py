@@ -48,6 +48,8 @@ from mailkit_analysis.sync.fetch import fetch_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("01_error_overview", "02_campaign_drilldown", "03_recipient_quality")
+#: The reports rendered in Czech, and their English twins.
+CZECH = {"overview_cs": "overview", "drilldown_cs": "drilldown", "quality_cs": "quality"}
 #: Credentials of this module's simulator: known, so the tests can look for them.
 CUSTOM_ID = 7350021
 CUSTOM_MD5 = "c0ffee5e1f0a1b2c3d4e5f60718293ab"
@@ -121,11 +123,20 @@ def rendered(cache_dir, tmp_path_factory) -> Rendered:
                              "-o", str(out / "quality_unmasked.html")],
         # README's first command on a clean clone: no credentials, a working directory of its own.
         "demo": [*cli, "demo", "--data-dir", str(work / "data")],
+        # The three reports in Czech: by --lang, and by the environment's setting.
+        "overview_cs": [*cli, "report", "--lang", "cs", *common, "--since", SINCE, "--until", UNTIL,
+                        "-o", str(out / "overview_cs.html")],
+        "drilldown_cs": [*cli, "report", "--notebook", "02_campaign_drilldown", *common, "--since", SINCE,
+                         "--until", UNTIL, "-o", str(out / "drilldown_cs.html")],
+        "quality_cs": [*cli, "report", "--notebook", "03_recipient_quality", "--lang", "cs", *common,
+                       "-o", str(out / "quality_cs.html")],
     }
     started = time.perf_counter()
     env = _env_without_credentials()
-    procs = {name: subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True) for name, cmd in jobs.items()}
+    czech_env = dict(env, MAILKIT_ANALYSIS_LANG="cs")
+    procs = {name: subprocess.Popen(cmd, cwd=work, env=czech_env if name == "drilldown_cs" else env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, cmd in jobs.items()}
     result = Rendered()
     try:
         result.overview_path = render_report("01_error_overview", data_dir=cache_dir, output=out / "overview.html",
@@ -147,7 +158,7 @@ def rendered(cache_dir, tmp_path_factory) -> Rendered:
                 proc.kill()
                 proc.wait()
     result.seconds = time.perf_counter() - started
-    for name in ("drilldown", "quality", "quality_unmasked"):
+    for name in ("drilldown", "quality", "quality_unmasked", *CZECH):
         run = result.runs[name]
         assert run.returncode == 0, f"{name} failed: {run.stderr[-2000:]}"
         result.html[name] = (out / f"{name}.html").read_text(encoding="utf-8")
@@ -230,7 +241,8 @@ def test_empty_window_says_so_instead_of_crashing(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- the rendered reports
 
 def test_reports_hold_inline_charts_and_no_code(rendered):
-    minimum_charts = {"overview": 4, "drilldown": 1, "quality": 1, "quality_unmasked": 1}
+    minimum_charts = {"overview": 4, "drilldown": 1, "quality": 1, "quality_unmasked": 1,
+                      "overview_cs": 4, "drilldown_cs": 1, "quality_cs": 1}
     for name, markup in rendered.html.items():
         assert markup.count('<img src="data:image/png;base64,') >= minimum_charts[name], name
         assert not re.search(r'class="[^"]*\b(jp-InputArea|input_area|jp-InputPrompt|jp-CodeMirrorEditor)\b', markup), name
@@ -339,6 +351,55 @@ def test_readme_main_job_leaves_a_report_and_prints_its_path(rendered):
     markup = path.read_text(encoding="utf-8")
     assert "<title>Mailkit send errors: overview" in markup and '<img src="data:image/png;base64,' in markup
     assert "make lab" in run.stdout
+
+
+# --------------------------------------------------------------------------- in Czech
+
+CZECH_TITLES = {"overview_cs": "Chyby rozesílek Mailkitu: přehled",
+                "drilldown_cs": "Chyby rozesílek Mailkitu: detail kampaně",
+                "quality_cs": "Chyby rozesílek Mailkitu: kvalita adres příjemců"}
+
+
+def _without_flag_messages(visible: str, cache_dir: Path) -> str:
+    """The flag texts are written by the flag rules, which do not speak Czech yet."""
+    from mailkit_analysis.i18n import language
+
+    with language("cs"):  # the messages name codes by their Czech labels
+        flags = pd.concat([flags_for_window(cache_dir).flags,
+                           flags_for_window(cache_dir, since=SINCE, until=UNTIL).flags])
+    for text in (*flags["message"], *flags["remedy"]):
+        visible = visible.replace(html.unescape(html.escape(text, quote=False)), " ")
+    return visible
+
+
+@pytest.mark.parametrize("name", sorted(CZECH))
+def test_czech_reports_speak_czech_in_utf8_with_czech_numbers_and_dates(rendered, name, cache_dir):
+    markup = rendered.html[name]
+    assert '<html lang="cs">' in markup and re.search(r'<meta charset="utf-8"', markup, re.I)
+    title = re.search(r"<title>(.*?)</title>", markup, re.S).group(1)
+    assert title.startswith(CZECH_TITLES[name]) and " · vytvořeno " in title
+    # Czech dates: "1. 10. 2026" (no ISO dates anywhere a reader looks), times "10:03".
+    visible = _without_flag_messages(html.unescape(_visible(markup)), cache_dir)
+    if name != "quality_cs":  # the one rendered without a window: its bounds come from the cache
+        assert "1. 10. 2026 – 15. 11. 2026 (Europe/Prague)" in title
+    assert not re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d\b", visible), "an English date in a Czech report"
+    assert re.search(r"\b\d{1,2}\. \d{1,2}\. 20\d\d \d{1,2}:\d\d\b", visible)
+    # Thousands with CLDR's no-break space, never a comma; percentages "36,0 %".
+    assert re.search(r"\d\xa0\d{3}\b", visible), "no Czech thousands"
+    assert not re.search(r"\b\d{1,3},\d{3}\b", visible), "English thousands in a Czech report"
+    if name != "drilldown_cs":
+        assert re.search(r"\b\d{1,3},\d\xa0%", visible), "no Czech percentage"
+    assert "Report obsahuje jen tabulky a grafy výše" in visible and "adresy příjemců skryté" in visible
+    # The English twin of the same notebook says the same in English.
+    english = rendered.html[CZECH[name]]
+    assert '<html lang="en">' in english and "Report obsahuje" not in english
+
+
+def test_czech_overview_tables_and_values(rendered):
+    visible = html.unescape(_visible(rendered.html["overview_cs"]))
+    for heading in ("Závažnost", "Problém", "Co udělat", "Naposledy"):
+        assert f">{heading}<" in rendered.html["overview_cs"]
+    assert "kritické" in visible and "zjištěn" in visible
 
 
 # --------------------------------------------------------------------------- a real browser

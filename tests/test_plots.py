@@ -140,7 +140,7 @@ def test_top_campaigns_rate_needs_denominators(big, tmp_path):
     assert len(labels) == 11 and labels[-1] == "other"
     widths = np.array([sum(p.get_width() for b in _bars(ax) for p in [b.patches[i]]) for i in range(10)])
     assert np.all(widths <= 1.0) and np.all(widths > 0)
-    assert ax.xaxis.get_major_formatter().__class__.__name__ == "PercentFormatter"
+    assert ax.xaxis.get_major_formatter().__class__.__name__ == "PercentTicks"
 
 
 def test_recipient_domains_highlights_typos(big, tmp_path):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..codes import lookup
 from ..prague_time import PRAGUE_DTYPE, to_prague_times
+from ..i18n import gettext as _
 from .domains import extract_domains, suggest_domains
 
 __all__ = [
@@ -371,7 +372,7 @@ def campaign_label(campaign_id, campaign_name=None) -> str:
     if campaign_id is None or campaign_id is pd.NA or (isinstance(campaign_id, float) and np.isnan(campaign_id)):
         return NO_CAMPAIGN
     if campaign_name is None or campaign_name is pd.NA or str(campaign_name).strip() == "":
-        return f"campaign {int(campaign_id)}"
+        return _("campaign {id}").format(id=int(campaign_id))
     return f"{campaign_name} ({int(campaign_id)})"
 
 

@@ -27,6 +27,7 @@ from ..cache import load_requests, load_results, load_sends
 from ..errors import WindowError
 from ..frame import RESULT_COLUMNS, conform, nullable_types
 from ..prague_time import PRAGUE_DTYPE, window_bounds
+from ..i18n import format_datetime, gettext as _
 from .flags import FlagConfig, find_flags
 from .source import Source, prague, sql_ints, sql_time
 
@@ -319,8 +320,9 @@ class WindowFlags:
         return self.flags[self.flags["severity"] == "critical"]
 
     def describe_window(self) -> str:
-        low = self.since.strftime("%Y-%m-%d %H:%M") if self.since is not None else "the beginning"
-        high = self.until.strftime("%Y-%m-%d %H:%M") if self.until is not None else "now"
+        """The window as text in the language in force: ``"2026-11-01 00:00 – now (Europe/Prague)"``."""
+        low = format_datetime(self.since) if self.since is not None else _("the beginning")
+        high = format_datetime(self.until) if self.until is not None else _("now")
         return f"{low} – {high} (Europe/Prague)"
 
 

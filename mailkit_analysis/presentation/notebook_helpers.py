@@ -12,6 +12,9 @@ analysis, flag and chart functions of the package; nothing here computes a numbe
   shows the problem flags with their remedies.
 * :func:`show_chart` draws one of :mod:`mailkit_analysis.presentation.plots` and shows it as a PNG, or a
   sentence when there is nothing to draw, so an empty window never crashes a notebook.
+
+Every sentence, heading, number and date they show speaks the notebook's language, set once by
+:func:`setup` (its ``lang`` parameter; see :mod:`mailkit_analysis.i18n`).
 """
 from __future__ import annotations
 
@@ -34,6 +37,17 @@ from ..analysis.summaries import by_campaign, campaign_label  # noqa: E402
 from ..analysis.window import flags_for_window  # noqa: E402
 from ..cache import load_requests, load_sends  # noqa: E402
 from ..prague_time import PRAGUE, to_prague, to_prague_times, window_bounds  # noqa: E402
+from ..i18n import (  # noqa: E402
+    EMPTY,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    gettext as _,
+    ngettext,
+    set_language,
+)
+from .labels import VALUE_CONTEXTS, value_label  # noqa: E402
 from .palette import SEVERITY_COLOURS  # noqa: E402
 
 __all__ = [
@@ -54,16 +68,29 @@ __all__ = [
 #: Pixels per inch of the charts: sharp on high-density screens, shown at 100 px per inch.
 CHART_DPI = 150
 _SHOWN_DPI = 100
-_TIME_FORMAT = "%Y-%m-%d %H:%M"
-_EMPTY = "–"
+_EMPTY = EMPTY
 
 
-def setup() -> None:
-    """Set readable chart defaults (font sizes, white background, no top/right frame).
+def setup(lang: str | None = None) -> str:
+    """Set the notebook's language and readable chart defaults (font sizes, white background,
+    no top/right frame).
 
     Call once at the top of a notebook; charts keep the sizes :mod:`.plots` gives them.
+
+    Parameters
+    ----------
+    lang : {"en", "cs"}, optional
+        The language of every text, table and chart the notebook shows (its ``lang``
+        parameter); None: ``$MAILKIT_ANALYSIS_LANG``, else English.
+
+    Returns
+    -------
+    str
+        The language in force.
     """
     import matplotlib as mpl
+
+    chosen = set_language(lang)
 
     mpl.rcParams.update(
         {
@@ -76,6 +103,7 @@ def setup() -> None:
             "axes.spines.right": False,
         }
     )
+    return chosen
 
 
 # --------------------------------------------------------------------------- the window
@@ -164,12 +192,13 @@ class Window:
             chosen = frame[keep]
             campaign = chosen["campaign_id"].dropna()
             name = chosen["campaign_name"].dropna()
-            what = f"send {int(id_send)}"
+            what = _("send {id_send}").format(id_send=int(id_send))
             if len(campaign):
-                what += f" of {campaign_label(campaign.iloc[0], name.iloc[0] if len(name) else None)}"
+                what = _("send {id_send} of {campaign}").format(
+                    id_send=int(id_send), campaign=campaign_label(campaign.iloc[0], name.iloc[0] if len(name) else None))
             return replace(self, frame=chosen.reset_index(drop=True),
                            flags=flags[(flags["id_send"] == int(id_send)).fillna(False)].reset_index(drop=True),
-                           focus=what, focus_reason="the send asked for", id_send=int(id_send),
+                           focus=what, focus_reason=_("the send asked for"), id_send=int(id_send),
                            campaign_id=int(campaign.iloc[0]) if len(campaign) else None)
         if campaign_id is None and self.campaigns is not None and len(self.campaigns) == 1:
             campaign_id = self.campaigns[0]
@@ -177,14 +206,17 @@ class Window:
         ranking = ranking[ranking["campaign_id"].notna()]
         if campaign_id is None:
             if ranking.empty:
-                return replace(self, frame=frame.iloc[:0], flags=flags.iloc[:0], focus="any campaign",
-                               focus_reason="no campaign had errors")
+                return replace(self, frame=frame.iloc[:0], flags=flags.iloc[:0], focus=_("any campaign"),
+                               focus_reason=_("no campaign had errors"))
             top = ranking.iloc[0]
             campaign_id = int(top["campaign_id"])
-            why = (f"the campaign with the most error rows in the window, {top['errors']:,} of "
-                   f"{len(frame):,} ({len(ranking)} campaigns had errors)")
+            why = ngettext("the campaign with the most error rows in the window, {errors} of {rows} "
+                           "({n} campaign had errors)",
+                           "the campaign with the most error rows in the window, {errors} of {rows} "
+                           "({n} campaigns had errors)", len(ranking)).format(
+                errors=format_number(int(top["errors"])), rows=format_number(len(frame)), n=len(ranking))
         else:
-            why = "the campaign asked for"
+            why = _("the campaign asked for")
         campaign_id = int(campaign_id)
         keep = (frame["campaign_id"] == campaign_id).fillna(False)
         chosen = frame[keep]
@@ -197,7 +229,8 @@ class Window:
 
 def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
                     first: pd.Timestamp | None = None, last: pd.Timestamp | None = None) -> str:
-    """A date window as text: ``"2026-11-01 – 2026-11-20 (Europe/Prague)"``.
+    """A date window as text: ``"2026-11-01 – 2026-11-20 (Europe/Prague)"`` (in Czech
+    ``"1. 11. 2026 – 20. 11. 2026 (Europe/Prague)"``).
 
     Parameters
     ----------
@@ -208,27 +241,24 @@ def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
         The first and last dates of the data, shown for an open bound.
     """
     if since is None and until is None and first is None and last is None:
-        return "all cached dates"
-    low = _since_text(since) if since is not None else (_day(first) if first is not None else "the first cached day")
-    high = _until_text(until) if until is not None else (_day(last) if last is not None else "now")
+        return _("all cached dates")
+    low = _since_text(since) if since is not None else (format_date(first) if first is not None
+                                                          else _("the first cached day"))
+    high = _until_text(until) if until is not None else (format_date(last) if last is not None else _("now"))
     return f"{low} – {high} (Europe/Prague)"
-
-
-def _day(stamp: pd.Timestamp) -> str:
-    return to_prague(stamp).strftime("%Y-%m-%d")
 
 
 def _since_text(stamp: pd.Timestamp) -> str:
     local = to_prague(stamp)
-    return local.strftime("%Y-%m-%d") if local == local.normalize() else local.strftime(_TIME_FORMAT)
+    return format_date(local) if local == local.normalize() else format_datetime(local)
 
 
 def _until_text(stamp: pd.Timestamp) -> str:
     """``until`` is exclusive: a midnight bound reads as the (whole) day before it."""
     local = to_prague(stamp)
     if local == local.normalize():
-        return (local - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-    return local.strftime(_TIME_FORMAT)
+        return format_date(local - pd.Timedelta(days=1))
+    return format_datetime(local)
 
 
 def load_window(
@@ -314,31 +344,45 @@ def note(text: str) -> None:
 
 def show_window(window: Window) -> None:
     """Say what the window holds: its dates, rows, requests, sends and campaigns, masking."""
-    masking = ("recipient addresses masked (j***@gmail.com)" if window.masked
-               else "**recipient addresses shown in full: do not share**")
+    masking = (_("recipient addresses masked (j***@gmail.com)") if window.masked
+               else "**" + _("recipient addresses shown in full: do not share") + "**")
     if window.empty:
-        where = "the cache" if window.label == "all cached dates" else window.label
-        note(f"**No error rows in {where}.** Nothing failed in this window, or the cache "
-             f"holds nothing for it yet (`make run` fills it). Every section below says so too.")
+        if window.since is None and window.until is None:
+            headline = _("No error rows in the cache.")
+        else:
+            headline = _("No error rows in {window}.").format(window=window.label)
+        note(f"**{headline}** " + _("Nothing failed in this window, or the cache holds nothing for it yet "
+                                    "(`make run` fills it). Every section below says so too."))
         return
     frame = window.frame
-    note(
-        f"**{window.label}**: **{len(frame):,}** error rows in {frame['request_id'].nunique():,} "
-        f"requests, {frame['id_send'].nunique():,} sends and {frame['campaign_id'].nunique():,} "
-        f"campaigns; {len(window.flags):,} problems flagged; {masking}."
-    )
+    parts = [
+        ngettext("**{n}** error row", "**{n}** error rows", len(frame)),
+        ngettext("in {n} request", "in {n} requests", frame["request_id"].nunique()),
+        ngettext("{n} send", "{n} sends", frame["id_send"].nunique()),
+        ngettext("{n} campaign", "{n} campaigns", frame["campaign_id"].nunique()),
+        ngettext("{n} problem flagged", "{n} problems flagged", len(window.flags)),
+    ]
+    counts = [len(frame), frame["request_id"].nunique(), frame["id_send"].nunique(),
+              frame["campaign_id"].nunique(), len(window.flags)]
+    rows, requests, sends, campaigns, flagged = (p.format(n=format_number(c)) for p, c in zip(parts, counts))
+    note(_("**{window}**: {rows} {requests}, {sends} and {campaigns}; {flagged}; {masking}.").format(
+        window=window.label, rows=rows, requests=requests, sends=sends, campaigns=campaigns, flagged=flagged,
+        masking=masking))
 
 
 def show_focus(window: Window) -> None:
     """Say which campaign or send a :meth:`Window.focused` window shows, and how to pick another."""
-    what = html.escape(window.focus or "this choice")
+    what = html.escape(window.focus or _("this choice"))
     if window.empty:
-        note(f"**Nothing to drill into**: no error rows for {what} in {window.label}.")
+        note(_("**Nothing to drill into**: no error rows for {what} in {window}.").format(
+            what=what, window=window.label))
         return
-    masking = "recipient addresses masked" if window.masked else "**recipient addresses shown in full: do not share**"
-    note(f"**{what}**, {html.escape(window.focus_reason or '')}: {len(window.frame):,} error rows in "
-         f"{window.label}; {masking}. For another one, set `campaigns = [ID]` or `id_send = ID` in the "
-         f"parameters cell (`--campaign ID` for a report).")
+    masking = (_("recipient addresses masked") if window.masked
+               else "**" + _("recipient addresses shown in full: do not share") + "**")
+    rows = ngettext("{n} error row", "{n} error rows", len(window.frame)).format(n=format_number(len(window.frame)))
+    note(_("**{what}**, {reason}: {rows} in {window}; {masking}. For another one, set `campaigns = [ID]` or "
+           "`id_send = ID` in the parameters cell (`--campaign ID` for a report).").format(
+        what=what, reason=html.escape(window.focus_reason or ""), rows=rows, window=window.label, masking=masking))
 
 
 def _is_rate(column: str) -> bool:
@@ -347,16 +391,20 @@ def _is_rate(column: str) -> bool:
 
 def _formatter(series: pd.Series, column: str) -> Callable:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return lambda v: _EMPTY if pd.isna(v) else to_prague(v).strftime(_TIME_FORMAT)
+        return lambda v: _EMPTY if pd.isna(v) else format_datetime(v)
     if _is_rate(column) and pd.api.types.is_numeric_dtype(series.dtype):
-        return lambda v: _EMPTY if pd.isna(v) else f"{float(v):.1%}"
+        return lambda v: _EMPTY if pd.isna(v) else format_percent(float(v))
     if pd.api.types.is_integer_dtype(series.dtype) and not column.startswith(("id_", "campaign_id", "request_id")) \
             and column not in ("error_code", "last_id_send", "last_request_id"):
-        return lambda v: _EMPTY if pd.isna(v) else f"{int(v):,}"
+        return lambda v: _EMPTY if pd.isna(v) else format_number(int(v))
     if pd.api.types.is_integer_dtype(series.dtype):
         return lambda v: _EMPTY if pd.isna(v) else str(int(v))  # ids: no thousands separator
     if pd.api.types.is_float_dtype(series.dtype):
-        return lambda v: _EMPTY if pd.isna(v) else f"{float(v):,.2f}"
+        return lambda v: _EMPTY if pd.isna(v) else format_number(float(v), decimals=2)
+    if column in VALUE_CONTEXTS or column in ("campaign", "domain", "campaign_name"):
+        # Words programs read ("critical", "recipient data", "other") as the reader says them.
+        return lambda v: _EMPTY if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) \
+            else value_label(column, v)
     return lambda v: _EMPTY if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
 
 
@@ -393,9 +441,9 @@ def show_table(
     columns: Mapping[str, str] | None = None,
     *,
     max_rows: int | None = 25,
-    empty: str = "Nothing to show for this window.",
+    empty: str | None = None,
     wide: Iterable[str] = (),
-    what: str = "rows",
+    what: str | None = None,
 ) -> None:
     """Show a DataFrame as a readable HTML table.
 
@@ -408,15 +456,16 @@ def show_table(
         Default: every column under its own name.
     max_rows : int or None, default 25
         Show the first rows only, and say how many there are.
-    empty : str
-        The sentence shown instead of an empty table.
+    empty : str, optional
+        The sentence shown instead of an empty table (default: "Nothing to show for this
+        window." in the notebook's language).
     wide : iterable of str
         Headings of long-text columns that get more room (messages, remedies).
-    what : str
-        What a row is, for the "first N of M" sentence.
+    what : str, optional
+        What a row is, plural, for the "first N of M" sentence (default: "rows").
     """
     if table is None or table.empty:
-        note(empty)
+        note(empty or _("Nothing to show for this window."))
         return
     columns = dict(columns) if columns else {c: c for c in table.columns}
     missing = [c for c in columns if c not in table.columns]
@@ -424,7 +473,9 @@ def show_table(
         raise KeyError(f"show_table: no column(s) {missing}; the table has {list(table.columns)}")
     shown = table[list(columns)]
     if max_rows is not None and len(shown) > max_rows:
-        note(f"The first {max_rows:,} of {len(shown):,} {what}:")
+        note(ngettext("The first {shown} of {total} {what}:", "The first {shown} of {total} {what}:",
+                      max_rows).format(shown=format_number(max_rows), total=format_number(len(shown)),
+                                         what=what or _("rows")))
         shown = shown.head(max_rows)
     shown = shown.rename(columns=columns)
     _display_html(_styled(shown, list(columns), wide).to_html())
@@ -442,8 +493,7 @@ def _severity_style(value) -> str:
            " font-size: 11px; letter-spacing: 0.03em; text-align: center;"
 
 
-def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30,
-               empty: str = "No problems flagged in this window.") -> None:
+def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30, empty: str | None = None) -> None:
     """Show problem flags with their remedies, most severe first.
 
     Parameters
@@ -452,26 +502,30 @@ def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30,
         What :func:`mailkit_analysis.analysis.flags.find_flags` (or a :class:`Window`) holds.
     max_rows : int or None, default 30
         Show the first flags only, and say how many there are.
-    empty : str
-        The sentence shown when there is no flag.
+    empty : str, optional
+        The sentence shown when there is no flag (default: "No problems flagged in this
+        window." in the notebook's language).
     """
     if flags is None or flags.empty:
-        note(empty)
+        note(empty or _("No problems flagged in this window."))
         return
-    columns = {"severity": "Severity", "message": "Problem", "remedy": "What to do", "count": "Rows",
-               "last_seen": "Last seen"}
+    columns = {"severity": _("Severity"), "message": _("Problem"), "remedy": _("What to do"),
+               "count": _("Rows"), "last_seen": _("Last seen")}
     shown = flags[list(columns)]
     if max_rows is not None and len(shown) > max_rows:
-        note(f"The first {max_rows} of {len(shown)} flags (critical first):")
+        note(ngettext("The first {shown} of {total} flags (critical first):",
+                      "The first {shown} of {total} flags (critical first):", max_rows).format(
+            shown=format_number(max_rows), total=format_number(len(shown))))
         shown = shown.head(max_rows)
+    # The colour follows the value programs read; the text is the reader's word for it.
+    colours = [_severity_style(v) for v in shown["severity"]]
     shown = shown.rename(columns=columns)
-    styler = _styled(shown, list(columns), wide=("Problem", "What to do"))
-    styler = styler.map(_severity_style, subset=["Severity"])
+    styler = _styled(shown, list(columns), wide=(columns["message"], columns["remedy"]))
+    styler = styler.apply(lambda column: colours, subset=[columns["severity"]])
     _display_html(styler.to_html())
 
 
-def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error rows in this window.",
-               alt: str | None = None, **kwargs) -> None:
+def show_chart(plot: Callable, data, *, empty: str | None = None, alt: str | None = None, **kwargs) -> None:
     """Draw ``plot(data, **kwargs)`` and show it as a PNG, or ``empty`` when there is no data.
 
     The figure is rendered here and closed, so it shows the same in JupyterLab, with
@@ -483,8 +537,9 @@ def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error 
         One of :mod:`mailkit_analysis.presentation.plots` (returns an Axes).
     data : pandas.DataFrame
         What to draw.
-    empty : str
-        The sentence shown instead of a chart of nothing.
+    empty : str, optional
+        The sentence shown instead of a chart of nothing (default: "Nothing to draw: no error
+        rows in this window." in the notebook's language).
     alt : str, optional
         Text alternative of the image (default: the chart's title).
     **kwargs
@@ -493,7 +548,7 @@ def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error 
     import matplotlib.pyplot as plt
 
     if data is None or len(data) == 0:
-        note(empty)
+        note(empty or _("Nothing to draw: no error rows in this window."))
         return
     ax = plot(data, **kwargs)
     figure = ax.figure
@@ -505,7 +560,7 @@ def show_chart(plot: Callable, data, *, empty: str = "Nothing to draw: no error 
     png = buffer.getvalue()
     width, height = _png_size(png)
     scale = _SHOWN_DPI / CHART_DPI
-    text = alt or ax.get_title() or "chart"
+    text = alt or ax.get_title() or _("chart")
     _display(
         {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"[chart: {text}]"},
         raw=True,
@@ -526,16 +581,18 @@ def export_name(stem: str, window: Window, made: pd.Timestamp | None = None) -> 
     return f"{stem}_{made.strftime('%Y-%m-%dT%H%M')}" + ("" if window.masked else "_unmasked")
 
 
-def show_export(path: os.PathLike, table: pd.DataFrame, window: Window, what: str = "addresses") -> None:
+def show_export(path: os.PathLike, table: pd.DataFrame, window: Window, what: str | None = None) -> None:
     """Say where an export went (relative to the data folder, never a machine path) and
     whether its addresses are masked."""
     from pathlib import Path
 
-    where = f"`exports/{html.escape(Path(path).name)}` in the data folder"
     if window.masked:
-        masking = ("Its addresses are masked (`j***@gmail.com`) because `mask_emails` is True; set "
-                   "`mask_emails = False` in the parameters cell for a list you can act on, and keep that "
-                   "file to yourself.")
+        masking = _("Its addresses are masked (`j***@gmail.com`) because `mask_emails` is True; set "
+                    "`mask_emails = False` in the parameters cell for a list you can act on, and keep that "
+                    "file to yourself.")
     else:
-        masking = "**Its addresses are in full (`mask_emails` is False): do not share it.**"
-    note(f"Wrote {len(table):,} {what} to {where}. {masking}")
+        masking = "**" + _("Its addresses are in full (`mask_emails` is False): do not share it.") + "**"
+    wrote = ngettext("Wrote {n} {what} to `exports/{name}` in the data folder.",
+                     "Wrote {n} {what} to `exports/{name}` in the data folder.", len(table)).format(
+        n=format_number(len(table)), what=what or _("addresses"), name=html.escape(Path(path).name))
+    note(f"{wrote} {masking}")

@@ -9,6 +9,11 @@ no display).
 A code has the same colour in every chart (:mod:`.palette`) and the same label
 (:func:`mailkit_analysis.codes.code_label`, e.g. ``"2 invalid_address"``). Long lists
 (300 campaigns, thousands of domains) are cut to the top N plus one ``other`` bucket.
+
+Titles, axis labels, legends and ticks speak the language in force when the chart is drawn
+(:func:`mailkit_analysis.i18n.resolve_language`: ``with i18n.language("cs"): ...``, a
+notebook's ``nbh.setup(lang)``, or ``$MAILKIT_ANALYSIS_LANG``); numbers and dates on the axes
+are written the language's way (``1 000``, ``36 %``, ``18. 11.``).
 """
 from __future__ import annotations
 
@@ -17,7 +22,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
-from matplotlib.ticker import PercentFormatter
 
 from ..analysis.flags import SEVERITIES
 from ..analysis.summaries import (
@@ -31,6 +35,9 @@ from ..analysis.summaries import (
 )
 from ..codes import code_label
 from ..prague_time import PRAGUE
+from ..i18n import N_, format_number, gettext as _, ngettext
+from ..i18n.ticks import DateTicks, NumberTicks, PercentTicks
+from .labels import bucket_label, severity_label
 from .palette import (
     SEVERITY_COLOURS,
     SEVERITY_MARKERS,
@@ -49,7 +56,8 @@ __all__ = [
 ]
 
 _PERIOD_DAYS = {"h": 1 / 24, "D": 1.0, "W": 7.0}
-_PERIOD_WORDS = {"h": "hour", "D": "day", "W": "week"}
+_PERIOD_TITLES = {"h": N_("Errors per hour by code"), "D": N_("Errors per day by code"),
+                  "W": N_("Errors per week by code")}
 _MAX_BARS = 120  # beyond this many periods, stacked bars turn to noise: draw areas
 _ANNOTATE_CELLS = 300
 
@@ -57,7 +65,7 @@ _ANNOTATE_CELLS = 300
 def _new_axes(ax, figsize):
     if ax is not None:
         return ax
-    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    ax = plt.subplots(figsize=figsize, layout="constrained")[1]
     return ax
 
 
@@ -76,7 +84,7 @@ def _date_numbers(times) -> np.ndarray:
 def _prague_date_axis(ax) -> None:
     locator = mdates.AutoDateLocator(tz=PRAGUE)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=PRAGUE))
+    ax.xaxis.set_major_formatter(DateTicks(locator))
 
 
 def _style_patches(patches, code) -> None:
@@ -89,7 +97,7 @@ def _style_patches(patches, code) -> None:
 
 def _legend_outside(ax) -> None:
     """The code legend right of the axes, where it never hides a bar."""
-    ax.legend(title="error code", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+    ax.legend(title=_("error code"), loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
               frameon=False)
 
 
@@ -134,7 +142,7 @@ def plot_codes_over_time(data, freq: str = "D", codes=None, kind: str = "auto", 
         raise ValueError(f"kind must be 'auto', 'bar' or 'area', not {kind!r}")
     x = _date_numbers(counts.index)
     if counts.empty or counts.shape[1] == 0:
-        ax.text(0.5, 0.5, "no error rows", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, _("no error rows"), transform=ax.transAxes, ha="center", va="center")
     elif kind == "bar":
         bottom = np.zeros(len(counts))
         for code in counts.columns:
@@ -153,8 +161,9 @@ def plot_codes_over_time(data, freq: str = "D", codes=None, kind: str = "auto", 
                 layer.set_hatch(UNKNOWN_HATCH)
                 layer.set_edgecolor("#404040")
     _prague_date_axis(ax)
-    ax.set_ylabel("error rows")
-    ax.set_title(f"Errors per {_PERIOD_WORDS[unit]} by code")
+    ax.set_ylabel(_("error rows"))
+    ax.yaxis.set_major_formatter(NumberTicks())
+    ax.set_title(_(_PERIOD_TITLES[unit]))
     if len(counts.columns) and not counts.empty:
         _legend_outside(ax)
     ax.margins(x=0.01)
@@ -185,26 +194,27 @@ def plot_campaign_heatmap(data, top_n: int = 20, annotate: bool | None = None, a
     ax = _new_axes(ax, (1.6 + 0.9 * max(matrix.shape[1], 3), 1.2 + 0.32 * max(matrix.shape[0], 3)))
     values = matrix.to_numpy(dtype=float)
     if values.size == 0 or values.max() <= 0:
-        ax.text(0.5, 0.5, "no error rows", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, _("no error rows"), transform=ax.transAxes, ha="center", va="center")
         return ax
     shown = np.ma.masked_less_equal(values, 0)
     image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="YlOrRd",
                       norm=LogNorm(vmin=1, vmax=max(values.max(), 2)))
-    ax.figure.colorbar(image, ax=ax, label="error rows (log scale)", shrink=0.8)
+    colorbar = ax.figure.colorbar(image, ax=ax, label=_("error rows (log scale)"), shrink=0.8)
+    colorbar.ax.yaxis.set_major_formatter(NumberTicks())
     ax.set_xticks(range(matrix.shape[1]), [code_label(c) for c in matrix.columns], rotation=30, ha="right")
     for tick, code in zip(ax.get_xticklabels(), matrix.columns):
         tick.set_color(code_colour(code))
         tick.set_fontweight("bold")
-    ax.set_yticks(range(matrix.shape[0]), [str(i) for i in matrix.index])
+    ax.set_yticks(range(matrix.shape[0]), [bucket_label(i) for i in matrix.index])
     if annotate is None:
         annotate = values.size <= _ANNOTATE_CELLS
     if annotate:
         threshold = np.sqrt(max(values.max(), 1))  # the middle of the log scale
         for (row, col), value in np.ndenumerate(values):
             if value > 0:
-                ax.text(col, row, f"{int(value):,}", ha="center", va="center", fontsize="x-small",
+                ax.text(col, row, format_number(int(value)), ha="center", va="center", fontsize="x-small",
                         color="white" if value > threshold else "black")
-    ax.set_title("Errors per campaign and code")
+    ax.set_title(_("Errors per campaign and code"))
     return ax
 
 
@@ -254,9 +264,9 @@ def plot_top_campaigns(data, by: str = "errors", top_n: int = 15, sends=None, re
     if by == "error_rate":
         known = table[table["recipients"].notna() & (table["recipients"] >= max(min_recipients, 1))]
         if known.empty:
-            ax.set_title("Error rate per campaign")
-            return _no_data_note(ax, "no denominators: error rates need the recipients of each send\n"
-                                     "(pass sends= from report_campaign or recipients= from the manifest)")
+            ax.set_title(_("Error rate per campaign"))
+            return _no_data_note(ax, _("no denominators: error rates need the recipients of each send\n"
+                                       "(pass sends= from report_campaign or recipients= from the manifest)"))
         ranked = known.assign(_rank=known["errors"] / known["recipients"]).sort_values(
             "_rank", ascending=False, kind="stable")
     else:
@@ -267,7 +277,7 @@ def plot_top_campaigns(data, by: str = "errors", top_n: int = 15, sends=None, re
     parts = shown[code_columns].astype(float)
     denominators = shown["recipients"].astype(float).to_numpy() if by == "error_rate" else None
     if len(rest):
-        labels.append(OTHER)
+        labels.append(bucket_label(OTHER))
         parts = pd.concat([parts, rest[code_columns].astype(float).sum().to_frame().T], ignore_index=True)
         if by == "error_rate":
             denominators = np.append(denominators, float(rest["recipients"].sum()))
@@ -288,14 +298,22 @@ def plot_top_campaigns(data, by: str = "errors", top_n: int = 15, sends=None, re
         ax.get_yticklabels()[-1].set_color("#555555")
     ax.invert_yaxis()
     if by == "error_rate":
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel("error rows per recipient")
+        ax.xaxis.set_major_formatter(PercentTicks(1.0))
+        ax.set_xlabel(_("error rows per recipient"))
         left_out = len(table) - len(known)
-        note = f" ({left_out} without denominators or under {min_recipients} recipients left out)" if left_out else ""
-        ax.set_title(f"Campaigns by error rate{note}", fontsize="medium")
+        if left_out:
+            title = ngettext("Campaigns by error rate ({n} without denominators or under {minimum} recipients "
+                             "left out)",
+                             "Campaigns by error rate ({n} without denominators or under {minimum} recipients "
+                             "left out)", left_out).format(n=format_number(left_out),
+                                                           minimum=format_number(min_recipients))
+        else:
+            title = _("Campaigns by error rate")
+        ax.set_title(title, fontsize="medium")
     else:
-        ax.set_xlabel("error rows")
-        ax.set_title("Campaigns by error rows")
+        ax.xaxis.set_major_formatter(NumberTicks())
+        ax.set_xlabel(_("error rows"))
+        ax.set_title(_("Campaigns by error rows"))
     _legend_outside(ax)
     return ax
 
@@ -325,10 +343,10 @@ def plot_recipient_domains(data, codes=(2, 3, 6), top_n: int = 20, ax=None):
     table = recipient_domains(data, codes=codes, top_n=top_n) if _is_results(data) else data
     ax = _new_axes(ax, (10, 1.5 + 0.35 * max(len(table), 3)))
     if table.empty:
-        return _no_data_note(ax, "no rows with these codes")
+        return _no_data_note(ax, _("no rows with these codes"))
     code_columns = [c for c in table.columns if str(c).startswith("code_")]
     typo = table["is_typo"].to_numpy(dtype=bool)
-    labels = [f"{d}  \u2192 {s}" if t else str(d)
+    labels = [f"{d}  \u2192 {s}" if t else bucket_label(d)
               for d, s, t in zip(table["domain"], table["suggestion"], typo)]
     y = np.arange(len(table))
     left = np.zeros(len(table))
@@ -350,8 +368,9 @@ def plot_recipient_domains(data, codes=(2, 3, 6), top_n: int = 20, ax=None):
         elif domain == OTHER:
             tick.set_color("#555555")
     ax.invert_yaxis()
-    ax.set_xlabel("error rows")
-    ax.set_title("Recipient domains (likely typos in red, with their correction)", fontsize="medium")
+    ax.xaxis.set_major_formatter(NumberTicks())
+    ax.set_xlabel(_("error rows"))
+    ax.set_title(_("Recipient domains (likely typos in red, with their correction)"), fontsize="medium")
     _legend_outside(ax)
     return ax
 
@@ -375,11 +394,11 @@ def plot_flags_timeline(flags: pd.DataFrame, ax=None, label_limit: int = 25):
     """
     ax = _new_axes(ax, (11, 3.2))
     lanes = {severity: len(SEVERITIES) - 1 - i for i, severity in enumerate(SEVERITIES)}
-    ax.set_yticks(list(lanes.values()), list(lanes))
+    ax.set_yticks(list(lanes.values()), [severity_label(s) for s in lanes])
     ax.set_ylim(-0.6, len(SEVERITIES) - 0.4)
-    ax.set_title("Problem flags over time")
+    ax.set_title(_("Problem flags over time"))
     if flags.empty:
-        ax.text(0.5, 0.5, "no flags", transform=ax.transAxes, ha="center", va="center", color="#555555")
+        ax.text(0.5, 0.5, _("no flags"), transform=ax.transAxes, ha="center", va="center", color="#555555")
         return ax
     for severity in SEVERITIES:
         chosen = flags[flags["severity"] == severity]
@@ -390,7 +409,7 @@ def plot_flags_timeline(flags: pd.DataFrame, ax=None, label_limit: int = 25):
         lane = np.full(len(chosen), lanes[severity], dtype=float)
         ax.hlines(lane, start, end, colors=SEVERITY_COLOURS[severity], linewidth=3, alpha=0.5)
         ax.scatter(start, lane, marker=SEVERITY_MARKERS[severity], s=70, color=SEVERITY_COLOURS[severity],
-                   edgecolors="black", linewidths=0.5, zorder=3, label=f"{severity} ({len(chosen)})")
+                   edgecolors="black", linewidths=0.5, zorder=3, label=f"{severity_label(severity)} ({format_number(len(chosen))})")
         if len(flags) <= label_limit:
             for x, code in zip(start, chosen["error_code"]):
                 if not pd.isna(code):

@@ -8,7 +8,10 @@ charts inline as ``data:`` URIs, no code, no prompts, no scripts from the web.
 What a report holds, and what it never holds:
 
 * It shows the notebook's markdown, tables and charts, under a title with the date window
-  and the time it was made. Recipient addresses are masked in the frame before anything is
+  and the time it was made, in one language (``lang``): the title, the sentences around the
+  content and every table and chart speak it, and of the Markdown cells tagged by language
+  (``lang-en``, ``lang-cs``) only those of that language are kept; untagged cells are kept in
+  every language. Recipient addresses are masked in the frame before anything is
   displayed (``j***@gmail.com``) unless ``mask_emails=False``; the file name then says
   ``unmasked``.
 * It never reads credentials: the kernel runs without ``MAILKIT_CLIENT_*`` in its
@@ -38,6 +41,7 @@ from .. import __version__
 from ..atomic import SHARED_MODE, write_text_atomic
 from ..errors import MailkitError
 from ..prague_time import PRAGUE, window_bounds
+from ..i18n import format_datetime, gettext as _, language, ngettext, resolve_language
 from ..paths import project_root, resolve_data_dir
 
 __all__ = ["ReportError", "DEFAULT_NOTEBOOK", "notebooks_dir", "list_notebooks", "find_notebook",
@@ -47,6 +51,8 @@ __all__ = ["ReportError", "DEFAULT_NOTEBOOK", "notebooks_dir", "list_notebooks",
 DEFAULT_NOTEBOOK = "01_error_overview"
 #: Cells with one of these tags never reach a report.
 SKIPPED_TAGS = frozenset({"parameters", "injected-parameters", "lab-only"})
+#: A Markdown cell tagged ``lang-<code>`` is in that language; a report keeps only its own.
+LANGUAGE_TAG_PREFIX = "lang-"
 #: Kept per output, richest first; every other representation is dropped.
 SHOWN_MIME_TYPES = ("text/html", "image/png", "text/markdown", "text/plain")
 #: Environment variables the kernel must not see.
@@ -137,19 +143,29 @@ def default_output(notebook: Path, made: pd.Timestamp, masked: bool = True) -> P
     return root / "reports" / f"{_slug(notebook)}_{made.strftime('%Y-%m-%dT%H%M')}{suffix}.html"
 
 
-def _title(nb, notebook: Path) -> str:
+def _title(nb, notebook: Path, lang: str) -> str:
+    """The notebook's title in ``lang``: its ``mailkit_report.title`` metadata through the
+    catalogue, else its first heading in that language."""
     meta = nb.metadata.get("mailkit_report", {})
     if meta.get("title"):
-        return str(meta["title"])
+        return _(str(meta["title"]))
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown" and _in_language(cell, lang):
             match = re.search(r"^#\s+(.+)$", cell.source, re.M)
             if match:
                 return match.group(1).strip()
     return _slug(notebook).replace("-", " ").capitalize()
 
 
+def _in_language(cell, lang: str) -> bool:
+    """Whether ``cell`` belongs in a report in ``lang``: untagged cells belong in every one."""
+    tagged = {t[len(LANGUAGE_TAG_PREFIX):] for t in cell.metadata.get("tags", [])
+              if t.startswith(LANGUAGE_TAG_PREFIX)}
+    return not tagged or lang in tagged
+
+
 def _window_text(since, until, data_dir: Path) -> str:
+    """The window in the language in force, open bounds filled from the cache."""
     from ..cache import cache_info
     from .notebook_helpers import describe_window
 
@@ -242,14 +258,14 @@ def _execute(notebook: Path, parameters: dict, progress: bool):
 
 # --------------------------------------------------------------------------- cleaning
 
-def _clean(nb, title: str, header: str, footer: str):
+def _clean(nb, title: str, header: str, footer: str, lang: str):
     """Keep only what the report shows (see the module docstring)."""
     import nbformat
     from nbformat.v4 import new_markdown_cell
 
     cells = []
     for cell in nb.cells:
-        if SKIPPED_TAGS & set(cell.metadata.get("tags", [])):
+        if SKIPPED_TAGS & set(cell.metadata.get("tags", [])) or not _in_language(cell, lang):
             continue
         cell.metadata = {}
         if cell.cell_type == "code":
@@ -344,7 +360,7 @@ footer.mk-footer, .mk-footer { color: #57606a; font-size: 12px; }
 """
 
 
-def _exporter():
+def _exporter(lang: str):
     import jinja2
     from nbconvert import HTMLExporter
 
@@ -357,6 +373,7 @@ def _exporter():
         exclude_output_prompt=True,
         embed_images=True,
         anchor_link_text="",
+        language_code=lang,  # <html lang="cs">: hyphenation, spelling and screen readers
     )
     exporter.template_file = "mailkit_report.html.j2"
     return exporter
@@ -390,6 +407,30 @@ def _assert_masked(markup: str, notebook: Path) -> None:
 
 
 
+def _chrome(title: str, window: str, campaigns: list[int] | None, made: pd.Timestamp, notebook: Path,
+            masked: bool) -> tuple[str, str, str]:
+    """The report's header, footer and ``<title>``, in the language in force."""
+    made_text = format_datetime(made)
+    masking = (_("recipient addresses masked") if masked
+               else "<strong>" + html_lib.escape(_("recipient addresses in full: do not share")) + "</strong>")
+    scope = ""
+    if campaigns is not None:
+        scope = " · " + ngettext("campaign {ids}", "campaigns {ids}", len(campaigns)).format(
+            ids=", ".join(str(c) for c in campaigns))
+    made_words = _("made {time}").format(time=made_text)
+    header = (f"# {html_lib.escape(title)}\n\n"
+              f'<p class="mk-subtitle">{html_lib.escape(window)}{html_lib.escape(scope)} · '
+              f"{html_lib.escape(made_words)} · {masking}</p>")
+    holds = (_("The report holds the tables and charts above and nothing else: no code, no credentials, "
+               "no full recipient addresses.") if masked
+             else _("The report holds the tables and charts above and nothing else: no code, no credentials; "
+                    "but it shows FULL RECIPIENT ADDRESSES: do not share it."))
+    made_by = _("Made by mailkit-analysis {version} from {notebook} at {time} (Europe/Prague).").format(
+        version=__version__, notebook=notebook.name, time=made_text)
+    footer = f'<p class="mk-footer">{html_lib.escape(made_by)} {html_lib.escape(holds)}</p>'
+    return header, footer, f"{title} · {window} · {made_words}"
+
+
 # --------------------------------------------------------------------------- public
 
 def render_report(
@@ -403,6 +444,7 @@ def render_report(
     output: str | os.PathLike | None = None,
     parameters: Mapping[str, object] | None = None,
     progress: bool = True,
+    lang: str | None = None,
 ) -> Path:
     """Execute a notebook and write it as one self-contained HTML report.
 
@@ -428,6 +470,10 @@ def render_report(
         Further notebook parameters, e.g. ``{"id_send": 53377}`` for notebook 02.
     progress : bool, default True
         Show papermill's progress bar on stderr.
+    lang : {"en", "cs"}, optional
+        The report's language: its title, headings, sentences, tables and charts, numbers and
+        dates. Default: ``$MAILKIT_ANALYSIS_LANG``, else English. Values programs read (the
+        ``severity`` of a flag, column names of exports) stay as they are.
 
     Returns
     -------
@@ -440,11 +486,13 @@ def render_report(
         The notebook was not found, a cell failed (the message names the notebook and the
         cell), or an address-like text escaped masking.
     ValueError
-        ``since``/``until`` is not a date.
+        ``since``/``until`` is not a date, or ``lang`` is not a language the toolkit speaks
+        (:class:`~mailkit_analysis.i18n.UnknownLanguageError`).
     """
     import nbformat
 
 
+    lang = resolve_language(lang)
     path = find_notebook(notebook)
     window_bounds(since, until)  # a bad date fails here, not in cell 3
     data = resolve_data_dir(data_dir)
@@ -455,23 +503,16 @@ def render_report(
         "until": _as_parameter(until),
         "campaigns": None if campaigns is None else [int(c) for c in campaigns],
         "mask_emails": bool(mask_emails),
+        "lang": lang,
         **dict(parameters or {}),
     }
-    title = _title(nbformat.read(path, as_version=4), path)
-    window = _window_text(since, until, data)
     executed = _execute(path, values, progress)
-    masking = ("recipient addresses masked" if mask_emails
-               else "<strong>recipient addresses in full: do not share</strong>")
-    scope = "" if campaigns is None else f" · campaign{'s' if len(values['campaigns']) > 1 else ''} " + \
-        ", ".join(str(c) for c in values["campaigns"])
-    made_text = made.strftime("%Y-%m-%d %H:%M %Z")
-    header = (f"# {html_lib.escape(title)}\n\n"
-              f'<p class="mk-subtitle">{html_lib.escape(window)}{scope} · made {made_text} · {masking}</p>')
-    footer = (f'<p class="mk-footer">Made by mailkit-analysis {__version__} from {html_lib.escape(path.name)} '
-              f"at {made_text}. The report holds the tables and charts above and nothing else: no code, "
-              f"no credentials, {'no full recipient addresses' if mask_emails else 'FULL RECIPIENT ADDRESSES'}.</p>")
-    cleaned = _clean(executed, f"{title} · {window} · made {made.strftime('%Y-%m-%d %H:%M')}", header, footer)
-    markup, _ = _exporter().from_notebook_node(cleaned)
+    with language(lang):
+        title = _title(nbformat.read(path, as_version=4), path, lang)
+        header, footer, head_title = _chrome(title, _window_text(since, until, data), values["campaigns"],
+                                             made, path, bool(mask_emails))
+    cleaned = _clean(executed, head_title, header, footer, lang)
+    markup = _exporter(lang).from_notebook_node(cleaned)[0]
     markup = _src_first(markup)
     if mask_emails:
         _assert_masked(markup, path)
