@@ -101,9 +101,10 @@ def test_second_run_over_final_requests_makes_no_http_request(baseline, simulato
 
 def test_provisional_request_is_refetched_and_becomes_final(tmp_path):
     account = SimulatedAccount(seed=5, anchor=ANCHOR, n_requests=200)
-    # a request with several error rows once processed; the clock starts one minute after
-    # it was sent, when Mailkit has reported nothing yet (an early "OK")
-    request = next(r for r in account.requests() if len(account.results_for(r.request_id, now=ANCHOR)[1]) > 3)
+    # a request with several error rows once processed, none in its first minute; the clock
+    # starts one minute after it was sent, when Mailkit has reported nothing yet (an early "OK")
+    request = next(r for r in account.requests() if len(account.results_for(r.request_id, now=ANCHOR)[1]) > 3
+                   and not account.results_for(r.request_id, now=r.sent_at + pd.Timedelta(minutes=1))[1])
     clock = ManualClock(request.sent_at + pd.Timedelta(minutes=1))
     assert account.results_for(request.request_id, now=clock())[0] == "OK"
     manifest = pd.DataFrame({"request_id": [request.request_id], "sent_at": [pd.Timestamp(request.sent_at)]})

@@ -25,13 +25,19 @@ import numpy as np
 
 from ..prague_time import PRAGUE
 from .addresses import TYPO_DOMAINS, AddressBook
-from .catalog import (
-    CAMPAIGNS,
-    INFO_TEXTS,
-    SETUP_CODE_WEIGHTS,
-    SETUP_CODES,
-    TRANSACTIONAL,
-    UNKNOWN_CODE,
+from . import model
+from .catalog import CAMPAIGNS, INFO_TEXTS, TRANSACTIONAL, UNKNOWN_CODE
+from .model import (
+    CAMPAIGN_SETUP_CODES,
+    CLEAN_REQUEST_SHARE,
+    CUSTOMERS,
+    IMPORT_RATE,
+    MALFORMED_RECORDS,
+    RATE_SCALES,
+    RATE_SHAPES,
+    TYPO_RECORDS,
+    UNKNOWN_CODE_SHARE,
+    UNSUBSCRIBED,
 )
 
 UTC = timezone.utc
@@ -45,26 +51,7 @@ STATUS_ERROR = "ERROR"
 #: Marker status: the account never issued this request id (Mailkit answers an API error).
 STATUS_UNKNOWN_REQUEST = "UNKNOWN_REQUEST"
 
-# Set-up codes after which Mailkit still created the address record, the send
-# and a message per recipient (the campaign was at fault, not the request).
-_CAMPAIGN_SETUP_CODES = frozenset({1, 7, 8})
-
-# Size of the customer base, and of the sub-populations that keep producing the
-# same error in request after request (unsubscribed people, broken records).
-_CUSTOMERS = 60_000
-_UNSUBSCRIBED = 2_500
-_TYPO_RECORDS = 300
-_MALFORMED_RECORDS = 400
-
-# Relative sending activity per hour of the day (Prague), so the timeline has
-# quiet nights and busy afternoons like a real e-shop.
-_HOUR_WEIGHTS = np.array(
-    [0.10, 0.06, 0.04, 0.04, 0.05, 0.10, 0.25, 0.50, 0.80, 0.95, 1.00, 1.00,
-     0.95, 0.95, 1.00, 1.00, 0.95, 0.90, 0.90, 0.95, 0.90, 0.70, 0.45, 0.25]
-)
-
-_SETUP_FAILURE_RATE = 0.02
-_CLEAN_REQUEST_SHARE = 0.45
+# Requests this young are still being processed at the anchor (and planted problems skip them).
 _RECENT_WINDOW_S = 29 * 60
 
 
@@ -137,16 +124,21 @@ class SimulatedAccount:
 
     Notes
     -----
-    Planted problems, for analysis to find (described by :attr:`incidents`):
+    The account follows the shared model (:mod:`.model`), like the generator. Planted
+    problems, for analysis to find (described by :attr:`incidents` and :meth:`failure_runs`):
 
-    * set-up errors (codes 1, 4, 5, 7, 8) in about 2 % of requests, each
-      failing every recipient of its request; every such code occurs at least
-      once in an account of 50 requests or more;
+    * set-up errors (codes 1, 4, 5, 7, 8) as runs: a campaign broken by an edit or a faulty
+      deploy fails every one of its sends until fixed, an attachment outage fails a
+      campaign's sends for hours, besides rare one-off failures; each failing every recipient
+      of its request. Every such code occurs at least once in an account of 50 requests or
+      more;
     * a handful of rows with the undocumented code 9;
     * one campaign with a surge of invalid addresses on one day;
     * a week in which the registration campaign collects misspelled provider
       domains (``gmial.com``, ``seznam.cy``, ...), on top of a steady trickle of
-      typo domains among invalid addresses everywhere.
+      typo domains among invalid addresses everywhere;
+    * the model's slow drifts of invalid addresses and unsubscribe surges, when the period
+      draws any.
 
     Examples
     --------
@@ -182,10 +174,12 @@ class SimulatedAccount:
         rng = np.random.default_rng(self.seed)
         self._build_campaigns(rng)
         self._build_requests(rng)
-        self._plant_setup_failures(rng)
-        self._plant_unknown_code(rng)
+        # Campaign moves first (the surge and the typo cluster move requests between
+        # campaigns), then the episodes, so that every send of a broken campaign fails.
         self._plant_invalid_surge(rng)
         self._plant_typo_cluster(rng)
+        self._plant_episodes(rng)
+        self._plant_unknown_code(rng)
         self._finish_manifest()
 
     # ------------------------------------------------------------------ build
@@ -203,16 +197,7 @@ class SimulatedAccount:
     def _sample_ages(self, rng: np.random.Generator, k: int, low: float, high: float) -> np.ndarray:
         """Draw ``k`` ages (seconds before anchor) following the daily rhythm."""
         anchor_ts = self.anchor.timestamp()
-        out: list[np.ndarray] = []
-        have = 0
-        while have < k:
-            cand = rng.uniform(low, high, 3 * (k - have) + 16)
-            # Prague is UTC+1 or +2; +1 is close enough to shape a daily rhythm.
-            hour = (((anchor_ts - cand) / 3600.0 + 1.0) % 24).astype(int)
-            keep = cand[rng.random(cand.size) < _HOUR_WEIGHTS[hour]]
-            out.append(keep)
-            have += keep.size
-        return np.concatenate(out)[:k]
+        return anchor_ts - model.sample_times(rng, k, anchor_ts - high, anchor_ts - low)
 
     def _build_requests(self, rng: np.random.Generator) -> None:
         n = self.n_requests
@@ -235,9 +220,12 @@ class SimulatedAccount:
         self._unknown_rows = np.zeros(n, dtype=np.int64)
         self._surge = np.zeros(n, dtype=bool)
         self._typo = np.zeros(n, dtype=bool)
+        # Rates the data-quality episodes add: invalid addresses (column 0) and the floor of
+        # the unsubscribed share (column 2); column 1 stays zero.
+        self._quality = np.zeros((n, 3))
         # Drawn now (not when the campaign is final) so that the surge and typo
         # incidents, which move requests between campaigns, keep sizes stable.
-        self._size_noise = rng.normal(0.0, 0.9, n)
+        self._size_noise = rng.standard_normal(n)
         self._proc_noise = rng.integers(0, 6, n)
 
     def _eligible(self) -> np.ndarray:
@@ -246,21 +234,33 @@ class SimulatedAccount:
             ~self._recent & (self._setup == 0) & (self._unknown_rows == 0) & ~self._surge & ~self._typo
         )
 
-    def _plant_setup_failures(self, rng: np.random.Generator) -> None:
+    def _plant_episodes(self, rng: np.random.Generator) -> None:
+        """Set-up failure runs and data-quality episodes of the model, over the final campaigns."""
         n = self.n_requests
-        failing = rng.random(n) < _SETUP_FAILURE_RATE
-        codes = rng.choice(np.array(SETUP_CODES), size=n, p=np.array(SETUP_CODE_WEIGHTS))
-        self._setup[failing & ~self._recent] = codes[failing & ~self._recent]
-        # Guarantee every documented set-up code shows up once, so that any
-        # analysis of a realistic account meets the whole catalogue.
+        anchor_ts = self.anchor.timestamp()
+        start, stop = anchor_ts - self.days * 86400.0, anchor_ts - _RECENT_WINDOW_S
+        sent = np.array(self._sent_ts, dtype=np.float64)
+        attachment = np.array([c.attachment for c in CAMPAIGNS], dtype=bool)
+        episodes = model.draw_setup_episodes(rng, start, stop, len(CAMPAIGNS), attachment, self._campaign_p)
+        setup = model.setup_codes(sent, self._camp, episodes)
+        setup = np.where(setup > 0, setup, model.isolated_failures(rng, n))
+        setup[self._recent] = 0  # still being processed: nothing planted there
+        # Every documented set-up code shows up once, so that any analysis of a realistic
+        # account meets the whole catalogue.
         if n >= 50:
-            for code in SETUP_CODES:
-                if not (self._setup == code).any():
-                    self._setup[rng.choice(self._eligible())] = code
+            model.ensure_every_setup_code(rng, sent, self._camp, setup, np.flatnonzero(~self._recent))
+        self._setup = setup
+        # The account plants its one bad import itself (the surge above), so the model's are left out.
+        quality = [e for e in model.draw_quality_episodes(rng, start, stop, self._campaign_p) if e.kind != "import"]
+        model.apply_quality(self._quality, sent, self._camp, setup, quality)
+        self._quality[self._recent] = 0.0
+        # A failed request reports its set-up code only.
+        self._surge &= setup == 0
+        self._typo &= setup == 0
 
     def _plant_unknown_code(self, rng: np.random.Generator) -> None:
         eligible = self._eligible()
-        k = min(eligible.size, 4)
+        k = min(eligible.size, max(2, round(UNKNOWN_CODE_SHARE * self.n_requests)))
         if k:
             chosen = rng.choice(eligible, size=k, replace=False)
             self._unknown_rows[chosen] = rng.integers(1, 3, k)
@@ -305,9 +305,9 @@ class SimulatedAccount:
     def _finish_manifest(self) -> None:
         n = self.n_requests
         medians = np.array([CAMPAIGNS[i].median_recipients for i in self._camp.tolist()], dtype=float)
-        recipients = np.clip(np.exp(np.log(medians) + self._size_noise), 20, 5000).astype(np.int64)
+        recipients = model.recipient_counts(medians, self._size_noise)
         self._recipients = recipients.tolist()
-        self._proc = np.clip(5 + recipients // 350 + self._proc_noise, 5, 25).tolist()
+        self._proc = model.processing_minutes(recipients, self._proc_noise).tolist()
         # One ID_SEND_MESSAGE per recipient, from one account-wide sequence.
         starts = np.concatenate([[0], np.cumsum(recipients)[:-1]])
         self._message_base = (400_000_000 + starts).tolist()
@@ -352,11 +352,11 @@ class SimulatedAccount:
         ts = self._sent_ts[i] + int(rng.integers(3, 60))  # one mistake fails all at once
         stamp = _prague(ts)
         info = INFO_TEXTS[code][int(rng.integers(len(INFO_TEXTS[code])))]
-        created = code in _CAMPAIGN_SETUP_CODES
+        created = code in CAMPAIGN_SETUP_CODES
         id_send = self._id_sends[i] if created else 0
         base = self._message_base[i]
         rows = []
-        for slot, person in enumerate(rng.choice(_CUSTOMERS, size=n, replace=False).tolist()):
+        for slot, person in enumerate(rng.choice(CUSTOMERS, size=n, replace=False).tolist()):
             email = self._book.good(person)
             rows.append(self._row(
                 code, info, stamp, email,
@@ -370,15 +370,19 @@ class SimulatedAccount:
         """Rates of codes 2, 3 and 6 among the request's recipients."""
         # One vectorised draw each: numpy's per-call overhead, not the maths,
         # dominates row generation, and accounts may hold thousands of requests.
-        r2, r3, r6 = rng.gamma((1.2, 1.0, 1.5), (0.011, 0.003, 0.012))
+        r2, r3, r6 = rng.gamma(RATE_SHAPES, RATE_SCALES)
         u = rng.random(2)
         if self._surge[i]:
-            return np.array([0.15 + 0.2 * u[0], 0.01 * u[1], r6])
-        if self._typo[i]:
-            return np.array([0.06 + 0.08 * u[0], r3, r6])
-        if u[0] < _CLEAN_REQUEST_SHARE:
-            return np.zeros(3)
-        return np.array([r2, r3, r6])
+            rates = np.array([IMPORT_RATE[0] + IMPORT_RATE[1] * u[0], 0.01 * u[1], r6])
+        elif self._typo[i]:
+            rates = np.array([0.06 + 0.08 * u[0], r3, r6])
+        elif u[0] < CLEAN_REQUEST_SHARE:
+            rates = np.zeros(3)
+        else:
+            rates = np.array([r2, r3, r6])
+        # Drifts add invalid addresses on top; an unsubscribe surge sets a floor.
+        extra = self._quality[i]
+        return np.array([rates[0] + extra[0], rates[1], max(rates[2], extra[2])])
 
     def _invalid_address(self, i: int, j: int, coin: float, pick: int) -> str:
         if self._surge[i]:
@@ -386,8 +390,8 @@ class SimulatedAccount:
             return self._book.malformed(self._request_ids[i] * 10_000 + j, kind="surge")
         # Elsewhere the same broken customer records come back request after request.
         if coin < (0.9 if self._typo[i] else 0.5):
-            return self._book.typo(pick % _TYPO_RECORDS)
-        return self._book.malformed(pick % _MALFORMED_RECORDS)
+            return self._book.typo(pick % TYPO_RECORDS)
+        return self._book.malformed(pick % MALFORMED_RECORDS)
 
     def _generate_recipient_errors(self, i: int, rng: np.random.Generator) -> _Rows:
         n = self._recipients[i]
@@ -420,7 +424,7 @@ class SimulatedAccount:
             elif code == 3:
                 email, id_email, message = "", 0, 0
             else:
-                pool = _UNSUBSCRIBED if code == 6 else _CUSTOMERS
+                pool = UNSUBSCRIBED if code == 6 else CUSTOMERS
                 email = self._book.good(picks[j] % pool)
                 id_email, message = self._book.email_id(email), base + slot
             times.append(ts)
@@ -702,6 +706,35 @@ class SimulatedAccount:
     def setup_failures(self) -> dict[int, int]:
         """Return the request ids that fail every recipient, with their code."""
         return {self._request_ids[i]: int(c) for i, c in enumerate(self._setup.tolist()) if c}
+
+    def failure_runs(self) -> list[dict]:
+        """Return the runs of failed sends: consecutive requests of one campaign failing with one code.
+
+        Returns
+        -------
+        list of dict
+            Oldest first: ``campaign_id``, ``error_code``, ``request_ids`` (in send order) and
+            ``ongoing`` (the campaign's latest request fails with that code).
+        """
+        runs: list[tuple[int, dict]] = []
+        for c, positions in self._campaign_positions.items():
+            codes = [int(self._setup[i]) for i in positions]
+            k = 0
+            while k < len(positions):
+                if not codes[k]:
+                    k += 1
+                    continue
+                end = k
+                while end + 1 < len(positions) and codes[end + 1] == codes[k]:
+                    end += 1
+                runs.append((positions[k], {
+                    "campaign_id": self._campaign_ids[c],
+                    "error_code": codes[k],
+                    "request_ids": [self._request_ids[i] for i in positions[k:end + 1]],
+                    "ongoing": end == len(positions) - 1,
+                }))
+                k = end + 1
+        return [run for _, run in sorted(runs, key=lambda item: item[0])]
 
     @property
     def incidents(self) -> dict[str, dict]:

@@ -1,11 +1,12 @@
 """Write a realistic cache of any size, fast: for benchmarks, demos and scale tests.
 
-The rows follow the simulator's model of an e-shop account (:mod:`.simulator`): its
-campaign templates and their popularity, recipients per request, about 2 % of requests
-failing every recipient with a set-up code (1, 4, 5, 7, 8), codes 2/3/6 drawn per recipient
-with the simulator's rates, a trickle of the undocumented code 9, its INFO texts, Czech
-addresses with misspelled and malformed ones among the invalid, a daily rhythm, and one
-bad-import day per month on which a campaign collects invalid addresses. Nothing is
+The rows follow the simulator's model of an e-shop account (:mod:`.model`, which the
+simulator's account uses too): its campaign templates and their popularity, recipients per
+request, set-up failures as runs (a broken campaign fails every send until it is fixed,
+attachment outages last hours, besides rare one-off failures), codes 2/3/6 drawn per
+recipient with the model's rates, bad imports, slow drifts of invalid addresses and
+unsubscribe surges, a trickle of the undocumented code 9, its INFO texts, Czech addresses
+with misspelled and malformed ones among the invalid, and a daily rhythm. Nothing is
 generated row by row: request-level draws are expanded with numpy and the columns are built
 as arrow arrays, one month at a time, so ten million rows take seconds and bounded memory.
 
@@ -47,28 +48,13 @@ from ..codes import CATALOGUE, UNKNOWN
 from ..prague_time import PRAGUE, PRAGUE_NAME, to_prague, to_prague_times
 from ..paths import CachePaths
 from .addresses import AddressBook
-from .catalog import (
-    CAMPAIGNS,
-    INFO_TEXTS,
-    SETUP_CODE_WEIGHTS,
-    SETUP_CODES,
-    UNKNOWN_CODE,
-)
+from . import model
+from .catalog import CAMPAIGNS, INFO_TEXTS, REGULAR, UNKNOWN_CODE
 from .defaults import DEFAULT_CLIENT_ID
+from .model import CUSTOMERS, MALFORMED_RECORDS, SURGE_RECORDS, TYPO_RECORDS, UNSUBSCRIBED
 
 __all__ = ["GeneratedCache", "generate_cache", "main"]
 
-# The simulator's model (simulator/account.py), restated for whole arrays at once.
-_HOUR_WEIGHTS = np.array(
-    [0.10, 0.06, 0.04, 0.04, 0.05, 0.10, 0.25, 0.50, 0.80, 0.95, 1.00, 1.00,
-     0.95, 0.95, 1.00, 1.00, 0.95, 0.90, 0.90, 0.95, 0.90, 0.70, 0.45, 0.25]
-)
-_SETUP_FAILURE_RATE = 0.02
-_CLEAN_REQUEST_SHARE = 0.45
-_UNKNOWN_CODE_SHARE = 0.003  # requests that also report one or two rows of code 9
-_RATE_SHAPES, _RATE_SCALES = (1.2, 1.0, 1.5), (0.011, 0.003, 0.012)  # codes 2, 3, 6
-_CAMPAIGN_SETUP_CODES = (1, 7, 8)  # the send and its messages exist; 4 and 5 fail before
-_CUSTOMERS, _UNSUBSCRIBED, _TYPO_RECORDS, _MALFORMED_RECORDS, _SURGE_RECORDS = 60_000, 2_500, 300, 400, 5_000
 # Variants that turn the 40 campaign templates into an account of a few hundred campaigns.
 _VARIANTS = ("", " – SK", " – EN", " – B2B", " – varianta B", " – HU", " – PL", " – VIP")
 
@@ -168,18 +154,29 @@ def generate_cache(
     rng = np.random.default_rng(seed)
     account = _campaigns(rng, campaigns)
     requests = _requests(rng, rows, bounds, account)
+    return write_plan(paths, rng, requests, account, bounds, seed=seed, client_id=client_id, started=started)
+
+
+def write_plan(paths: CachePaths, rng: np.random.Generator, requests: dict, account: dict, bounds: np.ndarray,
+               *, seed: int, client_id: int, started: float) -> GeneratedCache:
+    """Write the cache of a drawn account (every file), from request-level arrays.
+
+    ``requests`` holds what :func:`draw_requests` and :func:`count_rows` return plus the ids
+    :func:`number_requests` adds; ``bounds`` are the month starts of the period and its end.
+    """
     pools = _AddressPools(seed)
     fetched_at = requests["sent"] + requests["processing"] * 60 + 1800 + rng.integers(60, 3600, len(requests["sent"]))
     written = _write_results(paths, rng, requests, account, pools, fetched_at, bounds)
     _write_small_tables(paths, requests, account, fetched_at)
     write_account_record(paths, client_id)
+    rows = int(requests["count"].sum())
     first, last = (None, None) if not rows else (
         to_prague(pd.Timestamp(written[0], unit="s", tz="UTC")),
         to_prague(pd.Timestamp(written[1], unit="s", tz="UTC")),
     )
     return GeneratedCache(
         root=paths.root, rows=rows, requests=len(requests["request_id"]), sends=int((~requests["no_send"]).sum()),
-        campaigns=campaigns, months=written[2], first=first, last=last, seconds=time.perf_counter() - started,
+        campaigns=len(account["id"]), months=written[2], first=first, last=last, seconds=time.perf_counter() - started,
     )
 
 
@@ -214,7 +211,15 @@ def _campaigns(rng: np.random.Generator, n: int) -> dict:
         "name": names,
         "p": popularity / popularity.sum(),
         "median": np.array([t.median_recipients for t in templates], dtype=float),
+        "attachment": np.array([t.attachment for t in templates], dtype=bool),
+        "regular": np.array([t.type == REGULAR for t in templates], dtype=bool),
     }
+
+
+def account_episodes(rng: np.random.Generator, start: float, stop: float, account: dict) -> tuple[list, list]:
+    """The period's set-up and data-quality episodes, drawn from the model."""
+    setup = model.draw_setup_episodes(rng, start, stop, len(account["p"]), account["attachment"], account["p"])
+    return setup, model.draw_quality_episodes(rng, start, stop, account["p"])
 
 
 def _requests(rng: np.random.Generator, rows: int, bounds: np.ndarray, account: dict) -> dict:
@@ -225,82 +230,114 @@ def _requests(rng: np.random.Generator, rows: int, bounds: np.ndarray, account: 
     """
     # Sent at least an hour before the end, so every row falls inside the period.
     start, stop = int(bounds[0]), int(bounds[-1]) - 3600
+    # Episodes belong to the period, not to a draw: the pilot and the real draw share them.
+    episodes = account_episodes(rng, start, stop, account)
     # A pilot draw estimates the rows per request, so the real draw is barely too large.
-    pilot = _draw_requests(np.random.default_rng(rng.integers(2**63)), 20_000, start, stop, account)["count"].mean()
+    pilot_rng = np.random.default_rng(rng.integers(2**63))
+    pilot = count_rows(pilot_rng, draw_requests(pilot_rng, 20_000, start, stop, account, *episodes))["count"].mean()
     n = max(1000, int(rows / max(pilot, 1.0) * 1.1))
     while True:
-        draw = _draw_requests(rng, n, start, stop, account)
+        draw = count_rows(rng, draw_requests(rng, n, start, stop, account, *episodes))
         if draw["count"].sum() >= rows:
             break
         n = int(n * 1.5)
-    order = rng.permutation(n)
+    # Failed requests come first and are always kept, so trimming never breaks a run of
+    # failed sends (or loses the only send of a code); the others are kept at random.
+    failed = draw["setup"] > 0
+    order = np.concatenate([rng.permutation(np.flatnonzero(failed)), rng.permutation(np.flatnonzero(~failed))])
     keep = np.zeros(n, dtype=bool)
     if rows:
         reached = np.cumsum(draw["count"][order])
         cut = int(np.searchsorted(reached, rows))  # first position reaching ``rows``
         keep[order[: cut + 1]] = True  # clean requests in that prefix stay, in proportion
-        draw["count"][order[cut]] -= int(reached[cut] - rows)  # the last one reports fewer
+        last = order[cut]
+        draw["count"][last] -= int(reached[cut] - rows)  # the last one reports fewer
+        if draw["setup"][last]:
+            draw["recipients"][last] = draw["count"][last]  # a failed request still fails every recipient
+        else:
+            _trim_counts(draw, last)
     else:
         keep[order[: min(n, 100)]] = True  # an empty cache still follows a few requests
-        draw["count"][:] = 0
+        for key in ("count", "n2", "n3", "n6", "nu"):
+            draw[key][:] = 0
+        draw["setup"][:] = 0
     chosen = np.flatnonzero(keep)
-    out = {key: value[chosen] for key, value in draw.items()}
-    out["request_id"] = 700_000 + np.cumsum(rng.integers(2, 48, len(chosen)))
-    out["id_send"] = 52_000 + np.cumsum(rng.integers(1, 9, len(chosen)))
-    out["message_base"] = 400_000_000 + np.concatenate([[0], np.cumsum(out["recipients"])[:-1]])
-    out["no_send"] = np.isin(out["setup"], (4, 5))
-    return out
+    return number_requests(rng, {key: value[chosen] for key, value in draw.items()})
 
 
-def _draw_requests(rng: np.random.Generator, n: int, start: int, stop: int, account: dict) -> dict:
-    sent = np.sort(_sample_times(rng, n, start, stop))
+def _trim_counts(draw: dict, i: int) -> None:
+    """Make the per-code counts of request ``i`` add up to its (reduced) count."""
+    left = int(draw["count"][i])
+    for key in ("n2", "n3", "n6", "nu"):
+        draw[key][i] = min(int(draw[key][i]), left)
+        left -= int(draw[key][i])
+
+
+def number_requests(rng: np.random.Generator, requests: dict) -> dict:
+    """Give drawn requests (in send order) their request ids, send ids and message ids."""
+    n = len(requests["sent"])
+    requests["request_id"] = 700_000 + np.cumsum(rng.integers(2, 48, n))
+    requests["id_send"] = 52_000 + np.cumsum(rng.integers(1, 9, n))
+    requests["message_base"] = 400_000_000 + np.concatenate([[0], np.cumsum(requests["recipients"])[:-1]])
+    requests["no_send"] = np.isin(requests["setup"], model.NO_SEND_CODES)
+    return requests
+
+
+def draw_requests(rng: np.random.Generator, n: int, start: int, stop: int, account: dict,
+                  setup_episodes: list, quality_episodes: list, *, isolated: bool = True) -> dict:
+    """Draw ``n`` requests of the period from the model, with the episodes applied (no row counts yet).
+
+    Returns arrays in send order: ``sent`` (epoch s), ``campaign`` (position), ``recipients``,
+    ``processing`` (minutes), ``setup`` (code or 0), ``rates`` (n, 3: codes 2, 3, 6), ``surge``
+    (a bad import), ``nu`` / ``unknown`` (rows and code of an undocumented code), ``variant``.
+    ``isolated=False`` leaves out the one-off failures and the guarantee that every set-up
+    code occurs: only the episodes given fail.
+    """
+    sent = np.sort(model.sample_times(rng, n, start, stop)).astype(np.int64)
     campaign = rng.choice(len(account["p"]), size=n, p=account["p"])
-    recipients = np.clip(np.exp(np.log(account["median"][campaign]) + rng.normal(0.0, 0.9, n)), 20, 5000).astype(np.int64)
-    setup = np.where(rng.random(n) < _SETUP_FAILURE_RATE,
-                     rng.choice(np.array(SETUP_CODES), size=n, p=np.array(SETUP_CODE_WEIGHTS)), 0)
-    rates = rng.gamma(np.array(_RATE_SHAPES), np.array(_RATE_SCALES), size=(n, 3))
-    rates[rng.random(n) < _CLEAN_REQUEST_SHARE] = 0.0
-    # One bad import per month: a campaign's requests of one day collect invalid addresses.
-    day = (sent - start) // 86400
-    months = max(1, int(round((stop - start) / (30.4 * 86400))))
-    bad_day = rng.integers(0, max(1, day.max() + 1), months)
-    bad_campaign = rng.choice(len(account["p"]), size=months, p=account["p"])
-    surge = np.isin(day * len(account["p"]) + campaign, bad_day * len(account["p"]) + bad_campaign) & (setup == 0)
-    rates[surge, 0] = 0.15 + 0.2 * rng.random(int(surge.sum()))
-    counts = rng.binomial(recipients[:, None], np.minimum(rates, 1.0))
-    n2 = counts[:, 0]
-    n3 = np.minimum(counts[:, 1], recipients - n2)
-    n6 = np.minimum(counts[:, 2], recipients - n2 - n3)
-    n9 = np.where(rng.random(n) < _UNKNOWN_CODE_SHARE, rng.integers(1, 3, n), 0)
-    n9 = np.minimum(n9, recipients - n2 - n3 - n6)
-    failed = setup > 0
-    zero = np.zeros(n, dtype=np.int64)
+    recipients = model.recipient_counts(account["median"][campaign], rng.standard_normal(n))
+    processing = model.processing_minutes(recipients, rng.integers(0, 6, n))
+    setup = model.setup_codes(sent, campaign, setup_episodes)
+    if isolated:
+        setup = np.where(setup > 0, setup, model.isolated_failures(rng, n))
+        if n >= 50:
+            model.ensure_every_setup_code(rng, sent, campaign, setup, np.arange(n))
+    rates = model.draw_rates(rng, n)
+    surge = model.apply_quality(rates, sent, campaign, setup, quality_episodes)
     return {
         "sent": sent,
         "campaign": campaign,
         "recipients": recipients,
         "setup": setup,
-        "processing": np.clip(5 + recipients // 350 + rng.integers(0, 6, n), 5, 25),
+        "processing": processing,
+        "rates": rates,
         "surge": surge,
-        "n2": np.where(failed, zero, n2),
-        "n3": np.where(failed, zero, n3),
-        "n6": np.where(failed, zero, n6),
-        "n9": np.where(failed, zero, n9),
-        "count": np.where(failed, recipients, n2 + n3 + n6 + n9),
+        "nu": np.where(rng.random(n) < model.UNKNOWN_CODE_SHARE, rng.integers(1, 3, n), 0),
+        "unknown": np.full(n, UNKNOWN_CODE, dtype=np.int64),
         "variant": rng.integers(0, 2**31, n),
     }
 
 
-def _sample_times(rng: np.random.Generator, n: int, start: int, stop: int) -> np.ndarray:
-    """Epoch seconds following the daily rhythm (Prague taken as UTC+1, close enough)."""
-    out, have = [], 0
-    while have < n:
-        candidates = rng.integers(start, stop, 2 * (n - have) + 16)
-        hour = ((candidates // 3600) + 1) % 24
-        keep = candidates[rng.random(candidates.size) < _HOUR_WEIGHTS[hour]]
-        out.append(keep)
-        have += keep.size
-    return np.concatenate(out)[:n]
+def count_rows(rng: np.random.Generator, draw: dict) -> dict:
+    """Draw the rows per code of every request from its rates; adds ``n2``, ``n3``, ``n6``, ``count``.
+
+    A request that failed a set-up code reports one row per recipient and nothing else.
+    """
+    recipients, rates = draw.pop("recipients"), draw.pop("rates")
+    counts = rng.binomial(recipients[:, None], np.minimum(rates, 1.0))
+    n2 = counts[:, 0]
+    n3 = np.minimum(counts[:, 1], recipients - n2)
+    n6 = np.minimum(counts[:, 2], recipients - n2 - n3)
+    nu = np.minimum(draw["nu"], recipients - n2 - n3 - n6)
+    failed = draw["setup"] > 0
+    zero = np.zeros(len(recipients), dtype=np.int64)
+    draw.update(
+        recipients=recipients,
+        n2=np.where(failed, zero, n2), n3=np.where(failed, zero, n3), n6=np.where(failed, zero, n6),
+        nu=np.where(failed, zero, nu),
+        count=np.where(failed, recipients, n2 + n3 + n6 + nu),
+    )
+    return draw
 
 
 class _AddressPools:
@@ -308,10 +345,10 @@ class _AddressPools:
 
     def __init__(self, seed: int):
         book = AddressBook(seed)
-        good = [book.good(i) for i in range(_CUSTOMERS)]
-        typo = [book.typo(i) for i in range(_TYPO_RECORDS)]
-        malformed = [book.malformed(i) for i in range(_MALFORMED_RECORDS)]
-        surge = [book.malformed(i, kind="surge") for i in range(_SURGE_RECORDS)]
+        good = [book.good(i) for i in range(CUSTOMERS)]
+        typo = [book.typo(i) for i in range(TYPO_RECORDS)]
+        malformed = [book.malformed(i) for i in range(MALFORMED_RECORDS)]
+        surge = [book.malformed(i, kind="surge") for i in range(SURGE_RECORDS)]
         self.typo_at = len(good)
         self.malformed_at = self.typo_at + len(typo)
         self.surge_at = self.malformed_at + len(malformed)
@@ -357,10 +394,10 @@ def _write_results(paths, rng, requests, account, pools, fetched_at, bounds) -> 
 
 def _info_table() -> tuple[pa.Array, np.ndarray]:
     """All INFO texts in one array; offsets[code] is where that code's variants start."""
-    texts, offsets = [], np.zeros(UNKNOWN_CODE + 1, dtype=np.int64)
-    for code in range(1, UNKNOWN_CODE + 1):
+    texts, offsets = [], np.zeros(max(INFO_TEXTS) + 1, dtype=np.int64)
+    for code in range(1, max(INFO_TEXTS) + 1):
         offsets[code] = len(texts)
-        texts.extend(INFO_TEXTS[code])
+        texts.extend(INFO_TEXTS.get(code, ("",)))
     return pa.array(texts, type=pa.string()), offsets
 
 
@@ -376,7 +413,7 @@ def _rows(rng, requests, chosen, account, pools, fetched_at, info_texts, info_of
     setup = requests["setup"][request]
     # Codes in blocks per request (2s, 3s, 6s, 9s), then shuffled within the request.
     n2, n3, n6 = requests["n2"][request], requests["n3"][request], requests["n6"][request]
-    code = np.where(j < n2, 2, np.where(j < n2 + n3, 3, np.where(j < n2 + n3 + n6, 6, UNKNOWN_CODE)))
+    code = np.where(j < n2, 2, np.where(j < n2 + n3, 3, np.where(j < n2 + n3 + n6, 6, requests["unknown"][request])))
     code = code[np.argsort(request + rng.random(total), kind="stable")]
     code = np.where(setup > 0, setup, code)
 
@@ -389,16 +426,16 @@ def _rows(rng, requests, chosen, account, pools, fetched_at, info_texts, info_of
 
     pick = rng.integers(0, 2**31, total)
     typo = rng.random(total) < 0.5
-    invalid = np.where(requests["surge"][request], pools.surge_at + pick % _SURGE_RECORDS,
-                       np.where(typo, pools.typo_at + pick % _TYPO_RECORDS, pools.malformed_at + pick % _MALFORMED_RECORDS))
+    invalid = np.where(requests["surge"][request], pools.surge_at + pick % SURGE_RECORDS,
+                       np.where(typo, pools.typo_at + pick % TYPO_RECORDS, pools.malformed_at + pick % MALFORMED_RECORDS))
     address = np.where(code == 2, invalid,
                        np.where(code == 3, pools.blank_at,
-                                np.where(code == 6, pick % _UNSUBSCRIBED, pick % _CUSTOMERS)))
+                                np.where(code == 6, pick % UNSUBSCRIBED, pick % CUSTOMERS)))
     no_send = requests["no_send"][request]
     message_less = (code == 2) | (code == 3) | no_send
     id_email = np.where(message_less, 0, pools.ids[address])
     id_send_message = np.where(message_less, 0, requests["message_base"][request] + slot)
-    variants = np.array([len(INFO_TEXTS[c]) if c in INFO_TEXTS else 1 for c in range(UNKNOWN_CODE + 1)])
+    variants = np.array([len(INFO_TEXTS[c]) if c in INFO_TEXTS else 1 for c in range(max(INFO_TEXTS) + 1)])
     info = info_offsets[code] + requests["variant"][request] % variants[code]
 
     campaign = requests["campaign"][request]
