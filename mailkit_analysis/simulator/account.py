@@ -33,8 +33,6 @@ from .model import (
     CUSTOMERS,
     IMPORT_RATE,
     MALFORMED_RECORDS,
-    RATE_SCALES,
-    RATE_SHAPES,
     TYPO_RECORDS,
     UNKNOWN_CODE_SHARE,
     UNSUBSCRIBED,
@@ -193,6 +191,7 @@ class SimulatedAccount:
         # field, but the draw stays so that every account keeps its seeded contents.
         rng.uniform(self.days + 5, self.days + 700, n)
         self._campaign_index = {cid: i for i, cid in enumerate(self._campaign_ids)}
+        self._campaign_rates = model.campaign_rates(rng, n)
 
     def _sample_ages(self, rng: np.random.Generator, k: int, low: float, high: float) -> np.ndarray:
         """Draw ``k`` ages (seconds before anchor) following the daily rhythm."""
@@ -370,7 +369,7 @@ class SimulatedAccount:
         """Rates of codes 2, 3 and 6 among the request's recipients."""
         # One vectorised draw each: numpy's per-call overhead, not the maths,
         # dominates row generation, and accounts may hold thousands of requests.
-        r2, r3, r6 = rng.gamma(RATE_SHAPES, RATE_SCALES)
+        r2, r3, r6 = model.send_rates(self._campaign_rates[int(self._camp[i])], rng.standard_normal(3))
         u = rng.random(2)
         if self._surge[i]:
             rates = np.array([IMPORT_RATE[0] + IMPORT_RATE[1] * u[0], 0.01 * u[1], r6])

@@ -49,7 +49,7 @@ from ..prague_time import PRAGUE, PRAGUE_NAME, to_prague, to_prague_times
 from ..paths import CachePaths
 from .addresses import AddressBook
 from . import model
-from .catalog import CAMPAIGNS, INFO_TEXTS, REGULAR, UNKNOWN_CODE
+from .catalog import CAMPAIGNS, INFO_TEXTS, UNKNOWN_CODE
 from .defaults import DEFAULT_CLIENT_ID
 from .model import CUSTOMERS, MALFORMED_RECORDS, SURGE_RECORDS, TYPO_RECORDS, UNSUBSCRIBED
 
@@ -212,7 +212,7 @@ def _campaigns(rng: np.random.Generator, n: int) -> dict:
         "p": popularity / popularity.sum(),
         "median": np.array([t.median_recipients for t in templates], dtype=float),
         "attachment": np.array([t.attachment for t in templates], dtype=bool),
-        "regular": np.array([t.type == REGULAR for t in templates], dtype=bool),
+        "rates": model.campaign_rates(rng, n),
     }
 
 
@@ -302,7 +302,7 @@ def draw_requests(rng: np.random.Generator, n: int, start: int, stop: int, accou
         setup = np.where(setup > 0, setup, model.isolated_failures(rng, n))
         if n >= 50:
             model.ensure_every_setup_code(rng, sent, campaign, setup, np.arange(n))
-    rates = model.draw_rates(rng, n)
+    rates = model.draw_rates(rng, account["rates"][campaign])
     surge = model.apply_quality(rates, sent, campaign, setup, quality_episodes)
     return {
         "sent": sent,

@@ -8,12 +8,15 @@ What the model says
 -------------------
 * Requests follow a daily rhythm (:data:`HOUR_WEIGHTS`), sized per campaign template with a
   log-normal spread (:func:`recipient_counts`), processed in minutes (:func:`processing_minutes`).
-* Per recipient, codes 2, 3 and 6 occur at rates drawn per request from gamma laws; many
+* Per recipient, codes 2, 3 and 6 occur at rates that are a property of the campaign (how
+  good its list is: :func:`campaign_rates`), varying modestly from send to send; many
   requests have no error at all (:func:`draw_rates`). A request now and then reports a row or
   two of the undocumented code 9 (:data:`UNKNOWN_CODE_SHARE`).
 * Set-up failures (codes 1, 4, 5, 7, 8) are *episodes*, not coin flips per request
   (:func:`draw_setup_episodes`): a campaign broken by an edit (1 missing attachment, 7 no
-  sender, 8 invalid template) fails every send until someone fixes it, hours to days later;
+  sender, 8 invalid template) fails every send until someone fixes it, hours to days later
+  (and not before a send or two failed: a campaign that sends rarely stays broken until its
+  failures are noticed);
   a faulty integration deploy sends a wrong ``mailinglist_id`` / ``id_message`` (4, 5: no send
   is created) until it is rolled back; the attachment server goes down for a few hours now and
   then (1, on a campaign with attachments). Besides these, rare isolated failures.
@@ -35,9 +38,9 @@ from .catalog import SETUP_CODES
 
 __all__ = [
     "HOUR_WEIGHTS", "CUSTOMERS", "UNSUBSCRIBED", "TYPO_RECORDS", "MALFORMED_RECORDS", "SURGE_RECORDS",
-    "RATE_SHAPES", "RATE_SCALES", "CLEAN_REQUEST_SHARE", "UNKNOWN_CODE_SHARE", "CAMPAIGN_SETUP_CODES",
+    "RATE_MEANS", "CAMPAIGN_RATE_SHAPE", "SEND_RATE_SIGMA", "CLEAN_REQUEST_SHARE", "UNKNOWN_CODE_SHARE", "CAMPAIGN_SETUP_CODES",
     "NO_SEND_CODES", "IMPORT_RATE", "SETUP_CODE_WEIGHTS", "Episode", "sample_times", "recipient_counts", "processing_minutes",
-    "draw_rates", "draw_setup_episodes", "setup_codes", "isolated_failures", "ensure_every_setup_code",
+    "campaign_rates", "send_rates", "draw_rates", "draw_setup_episodes", "setup_codes", "isolated_failures", "ensure_every_setup_code",
     "draw_quality_episodes", "apply_quality", "DAY", "HOUR",
 ]
 
@@ -57,8 +60,13 @@ CUSTOMERS, UNSUBSCRIBED, TYPO_RECORDS, MALFORMED_RECORDS, SURGE_RECORDS = 60_000
 #: Recipients of one request: the template's median times a log-normal spread, clipped.
 SIZE_SIGMA, MIN_RECIPIENTS, MAX_RECIPIENTS = 0.9, 20, 5000
 
-#: Gamma laws of the per-request rates of codes 2, 3 and 6 (shape, scale): means 1.3 %, 0.3 %, 1.8 %.
-RATE_SHAPES, RATE_SCALES = (1.2, 1.0, 1.5), (0.011, 0.003, 0.012)
+#: Mean rates of codes 2, 3 and 6 among a request's recipients, over the account.
+RATE_MEANS = (0.013, 0.003, 0.018)
+#: Campaigns differ (a gamma law of this shape around the means: a spread of about 40 %) ...
+CAMPAIGN_RATE_SHAPE = 6.0
+#: ... and a campaign's sends differ less (log-normal, this sigma), so that ordinary noise
+#: stays ordinary and a bad day stands out.
+SEND_RATE_SIGMA = 0.3
 #: Share of requests that report no recipient error at all.
 CLEAN_REQUEST_SHARE = 0.45
 #: Share of requests that also report one or two rows of the undocumented code 9.
@@ -75,6 +83,9 @@ BROKEN_PER_CAMPAIGN_YEAR = 0.08
 BROKEN_CODES, BROKEN_WEIGHTS = (1, 7, 8), (0.3, 0.35, 0.35)
 #: Hours until a broken campaign is fixed: log-normal (median, sigma), clipped.
 BROKEN_HOURS, BROKEN_SIGMA, BROKEN_HOURS_RANGE = 8.0, 1.2, (0.5, 240.0)
+#: Failed sends it takes before anyone notices (geometric, mean 1 / p), within a horizon: a
+#: campaign that sends once a week stays broken for weeks, not for its eight hours.
+NOTICE_P, NOTICE_HORIZON_DAYS = 0.5, 30
 #: A faulty integration deploy (codes 4, 5), per campaign and year, and hours until rollback.
 DEPLOY_PER_CAMPAIGN_YEAR = 0.02
 DEPLOY_CODES, DEPLOY_WEIGHTS = (4, 5), (0.55, 0.45)
@@ -120,6 +131,9 @@ class Episode(NamedTuple):
         ``end == start`` hits the campaign's first send at or after ``start`` only.
     strength : float
         Rate (``import``, ``unsubscribe``) or peak added rate (``drift``); 1 for set-up codes.
+    sends : int
+        Set-up codes: the fewest sends of the campaign it fails, however short it is (nobody
+        fixes what nobody has seen fail); the window is stretched to reach them.
     """
 
     kind: str
@@ -128,6 +142,7 @@ class Episode(NamedTuple):
     start: float
     end: float
     strength: float = 1.0
+    sends: int = 1
 
 
 # --------------------------------------------------------------------------- requests
@@ -158,10 +173,24 @@ def processing_minutes(recipients: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return np.clip(5 + np.asarray(recipients) // 350 + np.asarray(noise), 5, 25).astype(np.int64)
 
 
-def draw_rates(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Per-request rates of codes 2, 3 and 6, shape ``(n, 3)``; clean requests get zeros."""
-    rates = rng.gamma(np.array(RATE_SHAPES), np.array(RATE_SCALES), size=(n, 3))
-    rates[rng.random(n) < CLEAN_REQUEST_SHARE] = 0.0
+def campaign_rates(rng: np.random.Generator, n_campaigns: int) -> np.ndarray:
+    """Usual rates of codes 2, 3 and 6 of each campaign, shape ``(n_campaigns, 3)``."""
+    means = np.array(RATE_MEANS)
+    return rng.gamma(CAMPAIGN_RATE_SHAPE, means / CAMPAIGN_RATE_SHAPE, size=(n_campaigns, 3))
+
+
+def send_rates(base: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Rates of one send (or of many) from its campaign's ``base`` and standard normal ``noise``.
+
+    The log-normal factor has mean 1, so the campaign's rates stay its means.
+    """
+    return np.asarray(base) * np.exp(SEND_RATE_SIGMA * np.asarray(noise) - SEND_RATE_SIGMA**2 / 2)
+
+
+def draw_rates(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
+    """Per-request rates of codes 2, 3 and 6 from the campaigns' ``base`` rows ``(n, 3)``; clean requests get zeros."""
+    rates = send_rates(base, rng.standard_normal(np.shape(base)))
+    rates[rng.random(len(base)) < CLEAN_REQUEST_SHARE] = 0.0
     return rates
 
 
@@ -211,8 +240,9 @@ def draw_setup_episodes(
         campaigns = rng.integers(0, n_campaigns, times.size)
         chosen = rng.choice(np.array(codes), size=times.size, p=np.array(weights))
         lengths = _hours(rng, times.size, median, sigma, bounds)
-        episodes += [Episode(kind, int(c), int(k), float(t), float(t + d))
-                     for t, k, c, d in zip(times, campaigns, chosen, lengths)]
+        noticed = rng.geometric(NOTICE_P, times.size)
+        episodes += [Episode(kind, int(c), int(k), float(t), float(t + d), 1.0, int(m))
+                     for t, k, c, d, m in zip(times, campaigns, chosen, lengths, noticed)]
     with_attachment = np.flatnonzero(attachment)
     if with_attachment.size:
         times = _poisson_times(rng, OUTAGES_PER_YEAR, start, stop)
@@ -228,6 +258,16 @@ def _window(sent: np.ndarray, episode: Episode) -> slice:
     return slice(int(np.searchsorted(sent, episode.start, "left")), int(np.searchsorted(sent, episode.end, "left")))
 
 
+def _failed_sends(sent: np.ndarray, campaign: np.ndarray, episode: Episode) -> np.ndarray:
+    """Positions of the sends an episode fails: its campaign's inside it, and at least ``episode.sends``."""
+    window = _window(sent, episode)
+    hit = np.flatnonzero(campaign[window] == episode.campaign) + window.start
+    if hit.size < episode.sends:
+        horizon = int(np.searchsorted(sent, episode.start + NOTICE_HORIZON_DAYS * DAY, "left"))
+        hit = np.flatnonzero(campaign[window.start:horizon] == episode.campaign)[: episode.sends] + window.start
+    return hit
+
+
 def setup_codes(sent: np.ndarray, campaign: np.ndarray, episodes: list[Episode]) -> np.ndarray:
     """The set-up code of every request (0: none): every send of an episode's campaign inside it fails.
 
@@ -237,9 +277,7 @@ def setup_codes(sent: np.ndarray, campaign: np.ndarray, episodes: list[Episode])
     sent = np.asarray(sent)
     codes = np.zeros(sent.size, dtype=np.int64)
     for episode in sorted(episodes, key=lambda e: -e.start):
-        window = _window(sent, episode)
-        hit = np.flatnonzero(campaign[window] == episode.campaign) + window.start
-        codes[hit] = episode.code
+        codes[_failed_sends(sent, campaign, episode)] = episode.code
     return codes
 
 
@@ -273,9 +311,10 @@ def ensure_every_setup_code(
         median, sigma, bounds = (DEPLOY_HOURS, DEPLOY_SIGMA, DEPLOY_HOURS_RANGE) if deploy else (
             BROKEN_HOURS, BROKEN_SIGMA, BROKEN_HOURS_RANGE)
         length = float(_hours(rng, 1, median, sigma, bounds)[0])
-        episode = Episode("deploy" if deploy else "broken", code, int(campaign[at]), float(sent[at]), float(sent[at]) + length)
-        window = _window(sent, episode)
-        hit = np.flatnonzero((campaign[window] == episode.campaign) & (codes[window] == 0)) + window.start
+        episode = Episode("deploy" if deploy else "broken", code, int(campaign[at]), float(sent[at]),
+                          float(sent[at]) + length, 1.0, int(rng.geometric(NOTICE_P)))
+        hit = _failed_sends(sent, campaign, episode)
+        hit = hit[codes[hit] == 0]
         codes[hit] = code
         added.append(episode)
     return added

@@ -176,10 +176,11 @@ def _episodes(period_end: pd.Timestamp, stop: int) -> tuple[list, list]:
     E = model.Episode
     ongoing_start = min(_at(period_end, 1, 9.0), stop - 14 * _HOUR)  # yesterday morning at the latest
     setup = [
-        E("broken", 8, _ONGOING, ongoing_start, stop + _DAY),
-        E("broken", 7, _RESOLVED, _at(period_end, 31, 8.5), _at(period_end, 30, 10.5)),
-        E("deploy", 4, _DEPLOY, _at(period_end, 52, 13.0), _at(period_end, 52, 16.0)),
-        E("outage", 1, _OUTAGE, _at(period_end, 12, 10.0), _at(period_end, 12, 14.0)),
+        # The fewest sends each run fails: a quiet afternoon must not leave a run of one.
+        E("broken", 8, _ONGOING, ongoing_start, stop + _DAY, sends=8),
+        E("broken", 7, _RESOLVED, _at(period_end, 31, 8.5), _at(period_end, 30, 10.5), sends=8),
+        E("deploy", 4, _DEPLOY, _at(period_end, 52, 13.0), _at(period_end, 52, 16.0), sends=3),
+        E("outage", 1, _OUTAGE, _at(period_end, 12, 10.0), _at(period_end, 12, 14.0), sends=3),
     ]
     import_start = _at(period_end, 41, 0.0)
     quality = [
