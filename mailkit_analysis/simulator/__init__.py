@@ -3,7 +3,8 @@
 The simulator serves ``mailkit.sendmail_mass.results``,
 ``mailkit.campaigns.list`` and ``mailkit.report.campaign`` over both of
 Mailkit's transports (``/json.fcgi`` and ``/rpc.fcgi``) from a deterministic,
-realistic account, and can inject network faults on demand. Notebooks use it
+realistic account, and can inject network faults on demand. A cache the generator or a
+scenario wrote can be served too (:class:`.cached_account.CachedAccount`). Notebooks use it
 to demo the toolkit without credentials; tests use it instead of mocks.
 
 Examples

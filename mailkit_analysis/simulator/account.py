@@ -103,6 +103,70 @@ def _utc_now_minute() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
+def campaign_record(id_message: int, name: str, subject: str, first: str, last: str, user_list: int) -> dict:
+    """One campaign as ``mailkit.campaigns.list`` documents it (see :meth:`SimulatedAccount.campaigns`)."""
+    return {
+        "ID_MESSAGE": id_message,
+        "NAME": name,
+        "SUBJECT": subject,
+        "SUBJECT_B": "",
+        "MSG_TYPE": "email",
+        "CAMPAIGN_TYPE": "normal",
+        "USE_AB": 0,
+        "TEST_MODE": 0,
+        "SEND_DATE": first,
+        "TIME_ZONE": "Europe/Prague",
+        "LAST_SENT": last,
+        "REPEAT": 0,
+        "REPEAT_COUNT": 0,
+        "PERIOD": "",
+        "DAYS": "",
+        "STATUS": "enabled",
+        "TYPE": "immediate",
+        "USER_LIST": [user_list],
+    }
+
+
+def send_record(id_send: int, start: str, end: str, subject: str, size: int, delivered: int,
+                reads: int = 0, clicks: int = 0) -> dict:
+    """One send as ``mailkit.report.campaign`` documents it (see :meth:`SimulatedAccount.report_campaign`)."""
+    return {
+        "ID_SEND": id_send,
+        "DATE": start,
+        "DATE2": end,
+        "SUBJECT": subject,
+        "FROM": "info@obchod.example",
+        "SEND_COUNT": size,
+        "DELIVERED_COUNT": delivered,
+        "READ_COUNT": reads,
+        "READ_COUNT_U": reads,
+        "CLICK_COUNT": clicks,
+        "CLICK_COUNT_U": clicks,
+        "CLICK_RATE": round(100 * clicks / delivered) if delivered else 0,
+        "CLICK_RATE2": round(100 * clicks / reads) if reads else 0,
+        "FORWARD_COUNT": 0,
+        "PRINT_COUNT": 0,
+        "UNSUBSCRIBE": 0,
+        "SPAM_REPORT": 0,
+        "CONVERSION_COUNT": 0,
+        "CONVERSION_COUNT_U": 0,
+        "REV": 0,
+    }
+
+
+def error_row(code: int, info: str, stamp: str, email: str, id_email: int, id_send: int, id_send_message: int) -> dict:
+    """One ``sendmail_mass.results`` row, in the field order of the XML-RPC example on Mailkit's page."""
+    return {
+        "ERROR_CODE": code,
+        "INFO": info,
+        "DATE": stamp,
+        "ID_EMAIL": id_email,
+        "EMAIL": email,
+        "ID_SEND": id_send,
+        "ID_SEND_MESSAGE": id_send_message,
+    }
+
+
 class SimulatedAccount:
     """A deterministic, realistic Mailkit account for the simulator.
 
@@ -430,19 +494,7 @@ class SimulatedAccount:
             rows.append(self._row(code, infos[code], stamp, email, id_email, id_send, message))
         return _Rows(times, rows)
 
-    @staticmethod
-    def _row(code: int, info: str, stamp: str, email: str, id_email: int, id_send: int,
-             id_send_message: int) -> dict:
-        # Field order of the XML-RPC example on Mailkit's page.
-        return {
-            "ERROR_CODE": code,
-            "INFO": info,
-            "DATE": stamp,
-            "ID_EMAIL": id_email,
-            "EMAIL": email,
-            "ID_SEND": id_send,
-            "ID_SEND_MESSAGE": id_send_message,
-        }
+    _row = staticmethod(error_row)
 
     # ------------------------------------------------------------- public API
 
@@ -525,26 +577,7 @@ class SimulatedAccount:
             positions = self._campaign_positions.get(i, [])
             first = _prague(self._sent_ts[positions[0]]) if positions else ""
             last = _prague(self._sent_ts[positions[-1]]) if positions else ""
-            out.append({
-                "ID_MESSAGE": self._campaign_ids[i],
-                "NAME": c.name,
-                "SUBJECT": c.subject,
-                "SUBJECT_B": "",
-                "MSG_TYPE": "email",
-                "CAMPAIGN_TYPE": "normal",
-                "USE_AB": 0,
-                "TEST_MODE": 0,
-                "SEND_DATE": first,
-                "TIME_ZONE": "Europe/Prague",
-                "LAST_SENT": last,
-                "REPEAT": 0,
-                "REPEAT_COUNT": 0,
-                "PERIOD": "",
-                "DAYS": "",
-                "STATUS": "enabled",
-                "TYPE": "immediate",
-                "USER_LIST": [20000 + i],
-            })
+            out.append(campaign_record(self._campaign_ids[i], c.name, c.subject, first, last, 20000 + i))
         return out
 
     # -------------------------------------------------------------- sends
@@ -618,28 +651,10 @@ class SimulatedAccount:
             rng = np.random.default_rng([self.seed, self._request_ids[i], 11])
             reads = int(rng.binomial(delivered, 0.45)) if delivered else 0
             clicks = int(rng.binomial(reads, 0.2)) if reads else 0
-            out.append({
-                "ID_SEND": self._id_sends[i],
-                "DATE": _prague(self._sent_ts[i]),
-                "DATE2": _prague(self._sent_ts[i] + 60 * int(self._proc[i])),
-                "SUBJECT": subject,
-                "FROM": "info@obchod.example",
-                "SEND_COUNT": size,
-                "DELIVERED_COUNT": delivered,
-                "READ_COUNT": reads,
-                "READ_COUNT_U": reads,
-                "CLICK_COUNT": clicks,
-                "CLICK_COUNT_U": clicks,
-                "CLICK_RATE": round(100 * clicks / delivered) if delivered else 0,
-                "CLICK_RATE2": round(100 * clicks / reads) if reads else 0,
-                "FORWARD_COUNT": 0,
-                "PRINT_COUNT": 0,
-                "UNSUBSCRIBE": 0,
-                "SPAM_REPORT": 0,
-                "CONVERSION_COUNT": 0,
-                "CONVERSION_COUNT_U": 0,
-                "REV": 0,
-            })
+            out.append(send_record(
+                self._id_sends[i], _prague(self._sent_ts[i]), _prague(self._sent_ts[i] + 60 * int(self._proc[i])),
+                subject, size, delivered, reads, clicks,
+            ))
         return out
 
     def report_message(self, id_send: int, now: datetime | None = None) -> dict:
