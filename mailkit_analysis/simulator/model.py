@@ -14,12 +14,12 @@ What the model says
   two of the undocumented code 9 (:data:`UNKNOWN_CODE_SHARE`).
 * Set-up failures (codes 1, 4, 5, 7, 8) are *episodes*, not coin flips per request
   (:func:`draw_setup_episodes`): a campaign broken by an edit (1 missing attachment, 7 no
-  sender, 8 invalid template) fails every send until someone fixes it, hours to days later
-  (and not before a send or two failed: a campaign that sends rarely stays broken until its
-  failures are noticed);
-  a faulty integration deploy sends a wrong ``mailinglist_id`` / ``id_message`` (4, 5: no send
-  is created) until it is rolled back; the attachment server goes down for a few hours now and
-  then (1, on a campaign with attachments). Besides these, rare isolated failures.
+  sender, 8 invalid template) fails every send until someone fixes it, hours to days later,
+  and not before a send or two failed (a campaign that sends rarely stays broken until its
+  failures are noticed); a faulty integration deploy sends a wrong ``mailinglist_id`` /
+  ``id_message`` (4, 5: no send is created) until it is rolled back; the attachment server
+  goes down for a few hours now and then (1, on a campaign with attachments). Besides these,
+  rare isolated failures.
 * Data quality moves slowly or in bursts (:func:`draw_quality_episodes`): a bad import fills a
   campaign with invalid addresses for a day or three; a campaign's invalid-address share drifts
   up over weeks until the source is fixed; one send (or one day) of a campaign meets an
@@ -37,11 +37,12 @@ import numpy as np
 from .catalog import SETUP_CODES
 
 __all__ = [
-    "HOUR_WEIGHTS", "CUSTOMERS", "UNSUBSCRIBED", "TYPO_RECORDS", "MALFORMED_RECORDS", "SURGE_RECORDS",
-    "RATE_MEANS", "CAMPAIGN_RATE_SHAPE", "SEND_RATE_SIGMA", "CLEAN_REQUEST_SHARE", "UNKNOWN_CODE_SHARE", "CAMPAIGN_SETUP_CODES",
-    "NO_SEND_CODES", "IMPORT_RATE", "SETUP_CODE_WEIGHTS", "Episode", "sample_times", "recipient_counts", "processing_minutes",
-    "campaign_rates", "send_rates", "draw_rates", "draw_setup_episodes", "setup_codes", "isolated_failures", "ensure_every_setup_code",
-    "draw_quality_episodes", "apply_quality", "DAY", "HOUR",
+    "HOUR", "DAY", "HOUR_WEIGHTS", "CUSTOMERS", "UNSUBSCRIBED", "TYPO_RECORDS", "MALFORMED_RECORDS",
+    "SURGE_RECORDS", "RATE_MEANS", "CAMPAIGN_RATE_SHAPE", "SEND_RATE_SIGMA", "CLEAN_REQUEST_SHARE",
+    "UNKNOWN_CODE_SHARE", "CAMPAIGN_SETUP_CODES", "NO_SEND_CODES", "IMPORT_RATE", "SETUP_CODE_WEIGHTS",
+    "Episode", "sample_times", "recipient_counts", "processing_minutes", "campaign_rates", "send_rates",
+    "draw_rates", "draw_setup_episodes", "setup_codes", "isolated_failures", "ensure_every_setup_code",
+    "draw_quality_episodes", "apply_quality",
 ]
 
 HOUR, DAY, YEAR = 3600, 86400, 365.25 * 86400
