@@ -135,9 +135,10 @@ def test_generator_is_deterministic_and_refuses_an_existing_cache(tmp_path):
         generate_cache(tmp_path / "a", 10)
 
 
-def test_generator_command_line(tmp_path):
+@pytest.mark.parametrize("module", ["mailkit_analysis.generate", "mailkit_analysis.simulator.generate"])
+def test_generator_command_line(tmp_path, module):
     done = subprocess.run(
-        [sys.executable, "-m", "mailkit_analysis.simulator.generate", "--rows", "2500", "--data-dir", str(tmp_path), "--months", "2"],
+        [sys.executable, "-m", module, "--rows", "2500", "--data-dir", str(tmp_path), "--months", "2"],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
