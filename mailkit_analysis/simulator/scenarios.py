@@ -202,12 +202,12 @@ def _plant_isolated(draw: dict, period_end: pd.Timestamp) -> None:
 
 
 def _plant_new_code(rng: np.random.Generator, draw: dict, period_end: pd.Timestamp) -> None:
-    """A few rows of a code nobody documents, in the first sends of two campaigns on one day."""
+    """Rows of a code nobody documents (a provider rejecting mail), in the first sends of two campaigns on one day."""
     after = _at(period_end, 20, 8.0)
     for campaign in _NEW_CODE:
         own = np.flatnonzero((draw["campaign"] == campaign) & (draw["sent"] >= after) & (draw["sent"] < after + 12 * _HOUR)
                              & (draw["setup"] == 0))[:3]
-        draw["nu"][own] = rng.integers(3, 9, own.size)
+        draw["nu"][own] = rng.integers(8, 21, own.size)
         draw["unknown"][own] = NEW_CODE
 
 
