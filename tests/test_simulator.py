@@ -129,6 +129,22 @@ def test_setup_errors_fail_every_recipient(account, rows):
             assert not {r["ERROR_CODE"] for r in found} & {1, 4, 5, 7, 8}
 
 
+def test_setup_failures_come_in_runs_of_consecutive_sends(account):
+    records = account.requests()
+    failures = account.setup_failures()
+    runs = account.failure_runs()
+    assert len(runs) < len(failures)  # at least one campaign failed more than one send in a row
+    assert sorted(rid for run in runs for rid in run["request_ids"]) == sorted(failures)
+    for run in runs:
+        own = [r.request_id for r in records if r.campaign_id == run["campaign_id"]]
+        at = own.index(run["request_ids"][0])
+        assert own[at:at + len(run["request_ids"])] == run["request_ids"]  # consecutive sends of the campaign
+        assert {failures[rid] for rid in run["request_ids"]} == {run["error_code"]}
+        after = own[at + len(run["request_ids"]):]
+        assert run["ongoing"] == (not after)
+        assert not after or failures.get(after[0]) != run["error_code"]  # fixed: the next send is fine
+
+
 def test_zero_id_rules_per_code(account, rows):
     sends = {r.request_id: r.id_send for r in account.requests()}
     messages = []
