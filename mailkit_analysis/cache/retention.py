@@ -32,7 +32,7 @@ from ..paths import CachePaths
 from ..atomic import write_bytes_synced, write_parquet_synced
 from .capture import claim_recorded, read_recorded
 from .journal import Transaction
-from ..prague_time import parse_bound
+from ..prague_time import parse_bound, to_prague_times
 from .lock import locked
 from .schema import REQUESTS_SCHEMA, SENDS_SCHEMA
 from .state import empty_state, merge_manifest
@@ -138,8 +138,8 @@ def prune_cache(before, data_dir: str | os.PathLike | None = None) -> PruneRepor
             stage_fold(tx, paths, kept_state)
         sends = read_small_table(paths.sends, SENDS_SCHEMA, quarantine=paths.quarantine)
         if sends is not None and len(sends):
-            sent = pd.to_datetime(sends["send_date"], errors="coerce").dt.tz_localize(
-                "Europe/Prague", ambiguous="NaT", nonexistent="shift_forward")
+            # One rule for ambiguous and skipped local times: the one in prague_time.
+            sent = to_prague_times(pd.to_datetime(sends["send_date"], errors="coerce"))
             old_sends = (sent < cutoff).fillna(False).astype(bool)
             report.sends = int(old_sends.sum())
             if report.sends:
