@@ -49,6 +49,45 @@ STATUS_ERROR = "ERROR"
 #: Marker status: the account never issued this request id (Mailkit answers an API error).
 STATUS_UNKNOWN_REQUEST = "UNKNOWN_REQUEST"
 
+def answer_results(request_id, id_send, now: datetime | None, *, position, sent_ts, id_sends,
+                   timed_rows) -> tuple[str, list[dict]]:
+    """Mailkit's rules for a ``sendmail_mass.results`` answer, shared by every simulated account.
+
+    Parameters
+    ----------
+    request_id, id_send : int or None
+        The call's arguments.
+    now : datetime or None
+        Aware moment of the call; ``None``: the current time.
+    position : Mapping[int, int]
+        Request id to its index.
+    sent_ts, id_sends : sequence
+        Per index: the send time (POSIX seconds) and the request's ``ID_send``.
+    timed_rows : callable
+        ``timed_rows(index) -> (times, rows)``: the request's rows and the POSIX second at which
+        each is processed, in that order.
+
+    Returns
+    -------
+    status : str
+        :data:`STATUS_OK`, :data:`STATUS_ERROR` or :data:`STATUS_UNKNOWN_REQUEST`.
+    rows : list of dict
+        Copies of the rows processed by ``now``.
+    """
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    i = position.get(int(request_id))
+    now_ts = (now or datetime.now(UTC)).timestamp()
+    if i is None or now_ts < sent_ts[i]:
+        return STATUS_UNKNOWN_REQUEST, []
+    # A wrong ID_send is not an error at Mailkit: the request simply has no rows for it.
+    if id_send and int(id_send) != id_sends[i]:
+        return STATUS_OK, []
+    times, rows = timed_rows(i)
+    done = bisect.bisect_right(times, now_ts)
+    return (STATUS_ERROR, [dict(row) for row in rows[:done]]) if done else (STATUS_OK, [])
+
+
 # Requests this young are still being processed at the anchor (and planted problems skip them).
 _RECENT_WINDOW_S = 29 * 60
 
@@ -523,19 +562,12 @@ class SimulatedAccount:
         rows : list of dict
             Copies of the processed rows, with Mailkit's field names.
         """
-        if now is not None and now.tzinfo is None:
-            raise ValueError("now must be timezone-aware")
-        i = self._position.get(int(request_id))
-        now_ts = (now or datetime.now(UTC)).timestamp()
-        if i is None or now_ts < self._sent_ts[i]:
-            return STATUS_UNKNOWN_REQUEST, []
-        if id_send and int(id_send) != self._id_sends[i]:
-            return STATUS_OK, []
-        memo = self._rows(i)
-        done = bisect.bisect_right(memo.times, now_ts)
-        if done == 0:
-            return STATUS_OK, []
-        return STATUS_ERROR, [dict(row) for row in memo.rows[:done]]
+        def timed_rows(i):
+            memo = self._rows(i)
+            return memo.times, memo.rows
+
+        return answer_results(request_id, id_send, now, position=self._position, sent_ts=self._sent_ts,
+                              id_sends=self._id_sends, timed_rows=timed_rows)
 
     def all_rows(self, now: datetime | None = None) -> dict[int, list[dict]]:
         """Return the processed rows of every request that has any.

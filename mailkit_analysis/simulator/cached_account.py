@@ -10,7 +10,6 @@ A row counts as processed from its ``date`` on; a request is known from its ``se
 """
 from __future__ import annotations
 
-import bisect
 import math
 import os
 from datetime import date, datetime, timezone
@@ -23,9 +22,7 @@ from ..errors import ConfigError
 from ..prague_time import PRAGUE
 from .account import (
     DATE_FORMAT,
-    STATUS_ERROR,
-    STATUS_OK,
-    STATUS_UNKNOWN_REQUEST,
+    answer_results,
     RequestRecord,
     campaign_record,
     error_row,
@@ -121,17 +118,8 @@ class CachedAccount:
         self, request_id: int, id_send: int | None = None, now: datetime | None = None
     ) -> tuple[str, list[dict]]:
         """Answer ``mailkit.sendmail_mass.results`` (as :meth:`.SimulatedAccount.results_for`)."""
-        if now is not None and now.tzinfo is None:
-            raise ValueError("now must be timezone-aware")
-        i = self._position.get(int(request_id))
-        now_ts = (now or datetime.now(UTC)).timestamp()
-        if i is None or now_ts < self._sent_ts[i]:
-            return STATUS_UNKNOWN_REQUEST, []
-        if id_send and int(id_send) != self._id_send[i]:
-            return STATUS_OK, []
-        times, rows = self._rows(int(request_id))
-        done = bisect.bisect_right(times, now_ts)
-        return (STATUS_ERROR, rows[:done]) if done else (STATUS_OK, [])
+        return answer_results(request_id, id_send, now, position=self._position, sent_ts=self._sent_ts,
+                              id_sends=self._id_send, timed_rows=lambda i: self._rows(int(request_id)))
 
     def requests(self) -> list[RequestRecord]:
         """The manifest, oldest first (processing time: until the request's last row)."""
