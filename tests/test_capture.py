@@ -105,3 +105,16 @@ def test_manifest_add_on_the_command_line(tmp_path):
                           capture_output=True, text=True, env={**env, "MAILKIT_CLIENT_ID": str(DEFAULT_CLIENT_ID),
                                                                "MAILKIT_CLIENT_MD5": DEFAULT_CLIENT_MD5})
     assert "1 never fetched" in info.stdout, info.stdout + info.stderr
+
+
+def test_naive_sent_at_follows_the_prague_rule_for_skipped_and_repeated_hours(tmp_path):
+    """A naive sent_at gets its zone by prague_time's rule, not a second one of its own."""
+    from mailkit_analysis.prague_time import to_prague
+
+    record_request(910001, sent_at="2026-03-29 02:30", data_dir=tmp_path)  # skipped hour
+    record_request(910002, sent_at="2026-10-25 02:30", data_dir=tmp_path)  # repeated hour
+    (recorded,) = tmp_path.rglob(RECORDED_NAME)
+    lines = recorded.read_text().splitlines()[1:]
+    stamps = [pd.Timestamp(line.split(",")[3]) for line in lines]
+    assert stamps[0] == to_prague("2026-03-29 02:30") == pd.Timestamp("2026-03-29 03:00", tz="Europe/Prague")
+    assert stamps[1] == to_prague("2026-10-25 02:30") == pd.Timestamp("2026-10-25 00:30", tz="UTC")

@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import uuid
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from filelock import FileLock
 
@@ -31,7 +30,6 @@ __all__ = ["record_request", "RECORDED_NAME", "recorded_files", "claim_recorded"
 RECORDED_NAME = "recorded-requests.csv"
 _MERGING = "recorded-requests.merging-"
 _COLUMNS = ("request_id", "id_send", "campaign_id", "sent_at", "recipients")
-_PRAGUE = ZoneInfo("Europe/Prague")
 
 
 def _whole(name: str, value, *, minimum: int) -> str:
@@ -61,7 +59,11 @@ def _instant(value) -> str:
             raise ManifestError(f"{str(value)[:40]!r} is not an ISO 8601 date/time", source="record_request",
                                 column="sent_at") from None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=_PRAGUE)
+        # Naive = Prague wall time, by the one rule for ambiguous and skipped hours (imported
+        # here: a sending application that records ids pays for pandas only when it passes one).
+        from ..prague_time import to_prague
+
+        stamp = to_prague(stamp).to_pydatetime()
     return stamp.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
