@@ -127,14 +127,21 @@ def prepare_bodies(folder: Path, rows: int) -> tuple[Path, Path]:
     from mailkit_analysis.simulator import SimulatedAccount
     from mailkit_analysis.simulator.xmlrpc_api import dump_response
 
-    account = SimulatedAccount(seed=1, n_requests=max(100, rows // 10))
-    picked: list[dict] = []
-    for found in account.all_rows().values():
-        picked.extend(found)
+    # About 7 rows per request today; the model's rates change, so grow the account until
+    # it holds enough rows rather than trusting one ratio.
+    n_requests = max(100, rows // 10)
+    while True:
+        account = SimulatedAccount(seed=1, n_requests=n_requests)
+        picked: list[dict] = []
+        for found in account.all_rows().values():
+            picked.extend(found)
+            if len(picked) >= rows:
+                break
         if len(picked) >= rows:
             break
-    if len(picked) < rows:
-        raise RuntimeError("the simulator account is too small for that many rows")
+        if n_requests >= 100 * max(100, rows // 10):
+            raise RuntimeError("the simulator account is too small for that many rows")
+        n_requests *= 2
     picked = picked[:rows]
     order = ("ID_SEND_MESSAGE", "ID_SEND", "ID_EMAIL", "DATE", "EMAIL", "ERROR_CODE", "INFO")  # Mailkit's page
     folder.mkdir(parents=True, exist_ok=True)
