@@ -312,3 +312,59 @@ def test_json_answers_parse_through_the_pivot_alike():
         {"status": "ERROR", "results": WireColumns(rows_to_columns(rows), len(rows))}, request_id=1, fetched_at=FETCHED_AT
     )
     assert through_pivot.table.equals(general.table)
+
+
+# --------------------------------------------------------------------------- DATE
+
+def _general_dates(values):
+    """What the general DATE path alone makes of ``values`` (or the error it raises)."""
+    from unittest import mock
+
+    from mailkit_analysis import frame
+
+    with mock.patch.object(frame, "_strict_dates", return_value=None):
+        try:
+            return frame._date_array(values, "DATE")
+        except MailkitError as exc:
+            return str(exc)
+
+
+def _dates(values):
+    from mailkit_analysis.frame import _date_array
+
+    try:
+        return _date_array(values, "DATE")
+    except MailkitError as exc:
+        return str(exc)
+
+
+_DATE_TEXT = st.one_of(
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2})?\Z"),
+    st.sampled_from(["", " ", "0000-00-00", "0000-00-00 00:00:00", "2015-02-29 10:00:00", "2016-02-29 10:00:00",
+                     "2015-01-01 24:00:00", "2015-01-01 23:59:60", "0999-01-01 00:00:00", " 2015-05-13 09:43:50 ",
+                     "2026-10-25 02:30:00", "2026-03-29 02:30:00", "2015-05-13", "2015-05-13 09:43:50.5"]),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DATE_TEXT, min_size=1, max_size=8))
+@example(["2015-05-13 09:43:50", None, "", "0000-00-00 00:00:00"])
+@example(["2015-02-30 10:00:00"])
+def test_strict_date_path_agrees_with_the_general_one(values):
+    fast, general = _dates(values), _general_dates(values)
+    event("error" if isinstance(general, str) else "dates")
+    assert (fast == general) if isinstance(general, str) else fast.equals(general)
+
+
+def test_mailkit_dates_take_the_strict_path():
+    import pyarrow as pa
+
+    from mailkit_analysis.frame import _strict_dates
+
+    text = pa.array(["2015-05-13 09:43:50", None, "2016-02-29 23:59:59"])
+    blank = pa.array([False, True, False])
+    assert _strict_dates(text, blank) is not None
+    assert _strict_dates(pa.array(["2015-02-30 10:00:00"]), pa.array([False])) is None
+    assert _strict_dates(pa.array(["2015-05-13T09:43:50"]), pa.array([False])) is None
