@@ -9,19 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 import pyarrow as pa
-
-# tqdm.auto warns on import in a Jupyter kernel without ipywidgets ("IProgress not found"),
-# and every notebook imports the package first: the warning would be the first thing a user
-# sees in JupyterLab. Without ipywidgets tqdm.auto falls back to the text bar, which is fine.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    from tqdm.auto import tqdm
 
 from ..api.client import MailkitClient
 from ..api.results import ResultsAnswer
@@ -75,6 +67,28 @@ class FetchReport:
         return table_to_frame(pa.concat_tables(tables)) if tables else empty_results_frame()
 
 
+class _NoBar:
+    """Stands in for a tqdm bar nobody sees (tqdm.auto costs asyncio's import)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(total: int, show: bool):
+    if not show:
+        return _NoBar()
+    # tqdm.auto warns on import in a Jupyter kernel without ipywidgets ("IProgress not
+    # found"): the warning would be the first thing a user sees in JupyterLab. Without
+    # ipywidgets tqdm.auto falls back to the text bar, which is fine.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from tqdm.auto import tqdm
+    return tqdm(total=total, desc="fetching results", unit="req", leave=False)
+
+
 def _interactive() -> bool:
     """A person is watching: a terminal, or a Jupyter kernel (tqdm.auto draws a widget)."""
     return "ipykernel" in sys.modules or sys.stderr.isatty()
@@ -126,29 +140,45 @@ def fetch_many(
     workers = max(1, int(workers))
     report = FetchReport()
     show = progress if progress is not None else (len(refs) >= PROGRESS_THRESHOLD and _interactive())
-    bar = tqdm(total=len(refs), desc="fetching results", unit="req", disable=not show, leave=False)
+    bar = _bar(len(refs), show)
+
+    def take(ref: RequestRef, result: Callable[[], ResultsAnswer]) -> None:
+        bar.update(1)
+        try:
+            answer = result()
+        except MailkitAuthError:
+            raise
+        except MailkitError as exc:
+            report.failures.append(FetchFailure(ref.request_id, type(exc).__name__, exc.message))
+            log.debug("request_id=%s failed: %s", ref.request_id, exc.message)
+            return
+        report.answers.append(answer)
+        if on_answer is not None:
+            on_answer(answer)
+
+    try:
+        if len(refs) <= 1 or workers == 1:
+            # Nothing to overlap: a pool would only add a thread and its hand-over.
+            for ref in refs:
+                take(ref, lambda ref=ref: client.results(ref.request_id, ref.id_send))
+        else:
+            _in_pool(client, refs, workers, take)
+    finally:
+        bar.close()
+    report.failures.sort(key=lambda f: f.request_id)
+    return report
+
+
+def _in_pool(client: MailkitClient, refs: Sequence[RequestRef], workers: int, take) -> None:
+    """``take`` each answer in the calling thread as the pool's calls complete."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailkit-fetch") as pool:
         futures = {pool.submit(client.results, r.request_id, r.id_send): r for r in refs}
         try:
             for future in as_completed(futures):
-                ref = futures[future]
-                bar.update(1)
-                try:
-                    answer = future.result()
-                except MailkitAuthError:
-                    raise
-                except MailkitError as exc:
-                    report.failures.append(FetchFailure(ref.request_id, type(exc).__name__, exc.message))
-                    log.debug("request_id=%s failed: %s", ref.request_id, exc.message)
-                    continue
-                report.answers.append(answer)
-                if on_answer is not None:
-                    on_answer(answer)
+                take(futures[future], future.result)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-        finally:
-            bar.close()
-    report.failures.sort(key=lambda f: f.request_id)
-    return report
