@@ -31,9 +31,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# The domain of a broken address is found as the typo rules find it (analysis.domains).
-from .analysis.domains import _LEADING_JUNK, _extract_arrow, _to_arrow, _to_series
-
 __all__ = [
     "ADDRESS_IN_TEXT",
     "RECIPIENT_KEY",
@@ -102,6 +99,11 @@ def mask_emails(addresses: pd.Series) -> pd.Series:
     series = series.astype("string")
     if series.empty:
         return series.copy()
+    # The domain of a broken address is found as the typo rules find it (analysis.domains);
+    # imported here, so that a fetch, which masks only the text of an error, stays clear of
+    # the analysis package.
+    from .analysis.domains import _LEADING_JUNK, _extract_arrow, _to_arrow, _to_series
+
     arrow = _to_arrow(series)
     domain = _extract_arrow(arrow)
     first = pc.utf8_slice_codeunits(pc.utf8_ltrim(arrow, characters=_LEADING_JUNK), 0, 1)

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ..paths import CachePaths
@@ -201,11 +200,15 @@ class ResultsStore:
                 self.problems.append(PartitionProblem(part.path, part.month, reason))
         return usable
 
-    def dataset(self, parts: list[Part] | None = None) -> ds.Dataset | None:
+    def dataset(self, parts: list[Part] | None = None) -> "pyarrow.dataset.Dataset | None":
         """A pyarrow dataset over the usable parts (hive partition column ``month``)."""
         parts = self.usable_parts() if parts is None else parts
         if not parts:
             return None
+        # Imported on first use: it loads arrow's query engine (acero, substrait), which a
+        # fetch into a new or final-only cache never needs.
+        import pyarrow.dataset as ds
+
         partitioning = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
         return ds.dataset(
             [str(p.path) for p in parts],
