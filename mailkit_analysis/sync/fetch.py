@@ -27,7 +27,6 @@ from ..cache.compact import auto_compact
 from ..cache.enrichment import Enrichment, read_campaigns, read_sends
 from ..cache.journal import Transaction
 from ..cache.capture import claim_recorded, read_recorded
-from ..cache.load import load_requests, load_results
 from ..cache.lock import LOCK_TIMEOUT, locked
 from ..cache.manifest import manifest_from_ids, normalise_manifest, read_manifest
 from ..cache.state import (
@@ -41,11 +40,10 @@ from ..cache.state import (
 from ..cache.store import LEGACY_PART, ResultsStore
 from ..cache.state_file import read_state, signature, stage_fold, stage_update, update_files
 from ..config import Credentials
-from ..frame import RESULTS_SCHEMA, empty_results_frame
+from ..frame import RESULTS_SCHEMA, RESULT_COLUMNS, empty_results_frame, table_to_frame
 from ..paths import CachePaths
 from ..prague_time import to_prague_times
 from .concurrent_fetch import DEFAULT_WORKERS, FetchFailure, RequestRef, fetch_many
-from .enrich import refresh_enrichment
 
 __all__ = ["FetchOutcome", "fetch_results", "LOCK_TIMEOUT"]
 
@@ -59,7 +57,9 @@ class FetchOutcome:
     Attributes
     ----------
     frame : DataFrame
-        The results frame of every requested id, read back from the cache.
+        The results frame of every requested id, ordered by date and request: the rows
+        this run wrote when it fetched every one of them (what the cache now holds for
+        them), else read back from the cache.
     requested : int
         Distinct request ids asked for.
     fetched : list of int
@@ -223,6 +223,7 @@ class _Writer:
         self.pending: list[ResultsAnswer] = []
         self.last_flush = time.monotonic()
         self.written: list[ResultsAnswer] = []
+        self.tables: list[pa.Table] = []  # the rows as written (filled), for the run's frame
         # Rows and state change together, so a request the state has never seen fetched has
         # no rows to find; unless the state was lost, or the cache predates that guarantee.
         self.look_up_all = False
@@ -233,10 +234,16 @@ class _Writer:
         if len(self.pending) >= self.flush_every or time.monotonic() - self.last_flush >= self.flush_seconds:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, last: bool = False, failures=(), now=None) -> bool:
+        """Write the pending answers as one journalled change; False when none were pending.
+
+        ``last``: no batch follows, so the change also folds the request state into
+        ``requests.parquet`` and records ``failures`` (at ``now``): the run writes the state
+        once instead of as an update and then again whole.
+        """
         self.last_flush = time.monotonic()
         if not self.pending:
-            return
+            return False
         batch, self.pending = self.pending, []
         tables = [a.table for a in batch if a.rows]
         rows = pa.concat_tables(tables) if tables else RESULTS_SCHEMA.empty_table()
@@ -260,7 +267,9 @@ class _Writer:
             lookup = ids if self.look_up_all else pd.Index(seen, dtype="int64")
             self.store.replace_requests(ids, rows, tx, look_up=lookup)
             updated = record_answers(state, answers, self.rule, index=self.state_file.index())
-            self.state_file.stage(tx, updated, ids)
+            if last and failures:
+                updated = record_failures(updated, list(failures), now)
+            self.state_file.stage(tx, updated, None if last else ids)
             tx.commit()
             self.state_file.committed()
             # Many small batches (or many processes) must not pile up parts: merge as we go.
@@ -268,6 +277,27 @@ class _Writer:
             if compacted.months:
                 log.debug("%s", compacted)
         self.written.extend(batch)
+        if rows.num_rows:
+            self.tables.append(rows)
+        return True
+
+    def frame(self, wanted: pd.Index) -> pd.DataFrame | None:
+        """The run's frame from the rows it wrote, when it wrote every request of ``wanted``
+        (None otherwise): reading them back would cost a second pass over the parts.
+
+        Ordered as :func:`~mailkit_analysis.cache.load.load_results` orders them (by date,
+        then request; rows tied on both keep the part's order, by message).
+        """
+        written = pd.Index([a.request_id for a in self.written], dtype="int64")
+        if not wanted.isin(written).all():
+            return None
+        if not self.tables:
+            return empty_results_frame()
+        table = pa.concat_tables(self.tables)
+        table = table.filter(pc.is_in(table.column("request_id"), value_set=pa.array(wanted.to_numpy(dtype="int64"))))
+        # Nulls last (arrow's default), as pandas' na_position="last" in load_results.
+        order = pc.sort_indices(table, [("date", "ascending"), ("request_id", "ascending"), ("id_send_message", "ascending")])
+        return table_to_frame(table.take(order))[RESULT_COLUMNS].reset_index(drop=True)
 
 
 def fetch_results(
@@ -343,6 +373,8 @@ def fetch_results(
     warnings: list[str] = []
 
     if offline:
+        from ..cache.load import load_requests, load_results
+
         state = load_requests(paths.root.parent)
         wanted = _not_final(state) if wanted_manifest is None else pd.Index(wanted_manifest["request_id"].astype("int64"))
         frame = load_results(paths.root.parent, request_ids=wanted) if paths.root.exists() else empty_results_frame()
@@ -402,17 +434,20 @@ def fetch_results(
             refs = [RequestRef(int(r)) for r in to_fetch]
             try:
                 report = fetch_many(client, refs, workers=workers, progress=progress, on_answer=writer.add)
-            finally:
+            except BaseException:
                 writer.flush()  # keep every answer that arrived, even when the run is cut short
+                raise
             failures = report.failures
-            if failures:
+            if not writer.flush(last=True, failures=failures, now=client.clock() if failures else None) and failures:
                 with lock:
                     failed = pd.Index([f.request_id for f in failures], dtype="int64")
                     state_file.write(record_failures(state_file.read(), failures, client.clock()), failed)
             with lock:
                 state_file.save()  # the manifest, when no batch carried it
-                state_file.fold()
+                state_file.fold()  # nothing left to fold when the last batch did
             if enrich and writer.written:
+                from .enrich import refresh_enrichment
+
                 warnings += refresh_enrichment(
                     client, paths, answers=writer.written, requests=state, workers=workers, lock=lock
                 )
@@ -430,8 +465,13 @@ def fetch_results(
         log.warning(line)
     with lock:
         final_state = state_file.read()
-        frame = load_results(paths.root.parent, request_ids=wanted, requests=final_state,
-                             enrichment=writer.enrichment)
+        # Enrichment may have changed the stored rows (or their fill) after they were written.
+        frame = writer.frame(wanted) if not (enrich and writer.written) else None
+        if frame is None:
+            from ..cache.load import load_results
+
+            frame = load_results(paths.root.parent, request_ids=wanted, requests=final_state,
+                                 enrichment=writer.enrichment)
     if id_send is not None:
         frame = frame[frame["id_send"] == int(id_send)].reset_index(drop=True)
     known = final_state[final_state["request_id"].isin(wanted)]
