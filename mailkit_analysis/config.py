@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from dotenv import dotenv_values
 
 from .errors import ConfigError
 from .redaction import Secret
@@ -68,6 +67,8 @@ def _settings(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | No
     path = Path(dotenv_path) if dotenv_path is not None else Path.cwd() / ".env"
     merged: dict[str, str] = {}
     if path.is_file():
+        from dotenv import dotenv_values  # only when there is a file to read (most runs have none)
+
         merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     merged.update(os.environ if env is None else env)
     return merged

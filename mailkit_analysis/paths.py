@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_data_dir
 
 __all__ = ["DATA_ENV", "default_data_dir", "resolve_data_dir", "CachePaths", "project_root"]
 
@@ -34,6 +33,8 @@ def default_data_dir() -> Path:
     root = project_root()
     if root is not None:
         return root / "data"
+    from platformdirs import user_data_dir  # the last resort only: most runs name their folder
+
     return Path(user_data_dir("mailkit-analysis", appauthor=False))
 
 
