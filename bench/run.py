@@ -66,9 +66,25 @@ def parse_lines(work: Path, rows: int, repeat: int) -> list[Line]:
     return lines
 
 
+def _compile_toolkit() -> None:
+    """Write the toolkit's bytecode, as ``pip install`` does for an installed package.
+
+    An editable install has none, and with ``PYTHONDONTWRITEBYTECODE`` set (as on some
+    development machines and containers) every ``mailkit-analysis`` process would compile
+    the package's sources again, a cost no installed copy pays and the naive script, whose
+    libraries are installed with their bytecode, does not pay either.
+    """
+    import compileall
+
+    import mailkit_analysis
+
+    compileall.compile_dir(Path(mailkit_analysis.__file__).parent, quiet=1)
+
+
 def answer_lines(work: Path, rows: int, repeat: int) -> list[Line]:
     """One large answer, whole process against whole process, per transport."""
     json_path, xml_path = prepare_bodies(work / "bodies", rows)
+    _compile_toolkit()
     lines = []
     with canned_answer(json_path, xml_path) as server:
         for transport, url in (("json", server.json_url), ("xmlrpc", server.rpc_url)):
