@@ -144,6 +144,9 @@ def _coerce_int(value, field: str, row: int) -> int | None:
 
 def _int_array(values: Sequence, field: str, zero_is_missing: bool) -> pa.Array:
     """Integers as Mailkit sends them: ints, numeric strings, ``""``/None for absent."""
+    if isinstance(values, pa.Array):  # typed by a columnar decoder already
+        array = values.cast(pa.int64())
+        return pc.if_else(pc.equal(array, 0), pa.scalar(None, pa.int64()), array) if zero_is_missing else array
     try:
         kinds = set(map(type, values))  # one C loop; a generator per value cost more than the parse
         if bool in kinds or float in kinds:
@@ -159,6 +162,8 @@ def _int_array(values: Sequence, field: str, zero_is_missing: bool) -> pa.Array:
 
 
 def _string_array(values: Sequence, field: str) -> pa.Array:
+    if isinstance(values, pa.Array):  # typed by a columnar decoder already
+        return values.cast(pa.string())
     try:
         return pa.array(values, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -222,7 +227,9 @@ def _date_array(values: Sequence, field: str) -> pa.Array:
             bad_rows.append(row)
     if bad_rows:
         row = min(bad_rows)
-        raise _bad_value(field, row, values[row], "is not a date like 2015-05-13 09:43:50")
+        value = values[row]
+        value = value.as_py() if isinstance(value, pa.Scalar) else value  # the text, as either decoder names it
+        raise _bad_value(field, row, value, "is not a date like 2015-05-13 09:43:50")
     # Wall time has no zone: prague_time's one rule settles the autumn and spring hours.
     return assume_prague(naive)
 

@@ -8,6 +8,7 @@ untyped values) and then mutated byte by byte.
 """
 from __future__ import annotations
 
+import json
 import xmlrpc.client
 from xml.sax.saxutils import escape
 
@@ -368,3 +369,52 @@ def test_mailkit_dates_take_the_strict_path():
     assert _strict_dates(text, blank) is not None
     assert _strict_dates(pa.array(["2015-02-30 10:00:00"]), pa.array([False])) is None
     assert _strict_dates(pa.array(["2015-05-13T09:43:50"]), pa.array([False])) is None
+
+
+# --- JSON: arrow's reader for plain results answers equals json.loads ---------------------------
+def _decoded_and_parsed(decode, body):
+    from mailkit_analysis.errors import MailkitError as Error
+
+    try:
+        answer = parse_results_answer(decode(body, request_id=1), request_id=1, fetched_at=FETCHED_AT)
+    except Error as exc:
+        return ("error", type(exc).__name__, exc.message)
+    return ("ok", answer.status, answer.table)
+
+
+_json_value = (st.none() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=6) | st.booleans()
+               | st.floats(allow_nan=False, width=32) | st.sampled_from(["2015-05-13 09:43:50", "2015-02-30 10:00:00", "", "7"]))
+_json_bodies = st.builds(
+    lambda status, rows, extra, indent: json.dumps({"error_status": 1, "status": status, "results": rows, **extra},
+                                                   ensure_ascii=False, indent=indent).encode("utf-8"),
+    st.sampled_from(["ERROR", "OK", " error ", "???"]),
+    st.lists(st.dictionaries(st.sampled_from(FIELDS + ["X"]), _json_value, max_size=8) | st.none() | st.integers(),
+             max_size=5) | st.none() | st.just(""),
+    st.dictionaries(st.sampled_from(["error", "note"]), st.text(max_size=3) | st.integers(), max_size=1),
+    st.none() | st.just(1),
+)
+
+
+@given(body=_json_bodies)
+@example(body=json.dumps({"status": "ERROR", "results": [{"ID_SEND": 0, "DATE": "2015-02-30 10:00:00"}]}).encode())
+@example(body=b'{"status":"ERROR","results":[{"EMAIL":"a"}]}\n{"status":"OK"}')
+@example(body=b'{"status":"ERROR","status":"OK","results":[]}')
+def test_json_results_read_by_arrow_parse_as_json_loads_does(body):
+    from mailkit_analysis.api.wire import decode_json_answer, decode_json_results
+
+    fast, general = _decoded_and_parsed(decode_json_results, body), _decoded_and_parsed(decode_json_answer, body)
+    if fast[0] == "ok" and general[0] == "ok":
+        assert fast[1] == general[1] and fast[2].equals(general[2])
+    else:
+        assert fast == general
+
+
+def test_a_plain_json_answer_takes_arrows_reader():
+    from mailkit_analysis.api.wire.json_columns import arrow_results_columns
+
+    rows = [{"ID_SEND_MESSAGE": 5, "ID_SEND": 3, "ID_EMAIL": 0, "DATE": "2015-05-13 09:43:50",
+             "EMAIL": "jan@example.cz", "ERROR_CODE": 2, "INFO": "neplatný formát"}]
+    body = json.dumps({"error_status": 1, "status": "ERROR", "results": rows}, ensure_ascii=False).encode("utf-8")
+    status, columns = arrow_results_columns(body)
+    assert status == "ERROR" and len(columns) == 1 and columns.columns["EMAIL"].to_pylist() == ["jan@example.cz"]
+    assert arrow_results_columns(b'{"error": "Unauthorized"}') is None

@@ -30,6 +30,7 @@ from .results import ResultsAnswer, parse_results_answer
 from .session import BODY_ERRORS, RetryPolicy, make_session, post_once
 from .wire import (
     decode_json_answer,
+    decode_json_results,
     decode_xmlrpc_answer,
     decode_xmlrpc_results,
     encode_json_call,
@@ -124,11 +125,11 @@ class MailkitClient:
         return self._call(function, json_parameters, xmlrpc_params, decode_xmlrpc_answer, {}, blank=None)
 
     def _call(self, function: str, json_parameters: dict | None, xmlrpc_params: tuple, xmlrpc_decode, where: dict,
-              **blank) -> Any:
+              json_decode=decode_json_answer, **blank) -> Any:
         creds = self.credentials
         if self.transport == "json":
             body = encode_json_call(function, creds, json_parameters)
-            content_type, decode = "application/json", decode_json_answer
+            content_type, decode = "application/json", json_decode
         else:
             params = (creds.client_id, creds.client_md5.reveal(), *xmlrpc_params)
             body = encode_xmlrpc_call(function, params)
@@ -179,13 +180,14 @@ class MailkitClient:
         """
         request_id = _positive_int(request_id, "request_id")
         id_send = None if id_send in (None, 0) else _positive_int(id_send, "id_send")
-        # Large XML-RPC answers are decoded column by column (same errors, no dict per row).
+        # Large answers are decoded column by column (same errors, no dict per row).
         answer = self._call(
             RESULTS_FUNCTION,
             {"ID_send": id_send, "request_id": request_id},
             (id_send or 0, request_id),
             decode_xmlrpc_results,
             {"request_id": request_id},
+            json_decode=decode_json_results,
         )
         return parse_results_answer(
             answer, request_id=request_id, id_send=id_send, fetched_at=self.clock(), url=self.url

@@ -6,7 +6,7 @@ in-band error answers into typed exceptions. Neither knows about HTTP or pandas.
 (:mod:`.xmlrpc_columns`), with the same errors as :func:`decode_xmlrpc_answer`.
 """
 from .common import api_error_for, body_excerpt
-from .json_codec import decode_json_answer, encode_json_call
+from .json_codec import decode_json_answer, decode_json_results, encode_json_call
 from .xmlrpc_codec import decode_xmlrpc_answer, encode_xmlrpc_call
 from .xmlrpc_columns import decode_xmlrpc_results
 
@@ -14,6 +14,7 @@ __all__ = [
     "api_error_for",
     "body_excerpt",
     "decode_json_answer",
+    "decode_json_results",
     "encode_json_call",
     "decode_xmlrpc_answer",
     "decode_xmlrpc_results",

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ...config import Credentials
 from .common import api_error_for, malformed
 
-__all__ = ["encode_json_call", "decode_json_answer"]
+__all__ = ["encode_json_call", "decode_json_answer", "decode_json_results"]
 
 
 def encode_json_call(function: str, credentials: Credentials, parameters: Mapping[str, Any] | None) -> bytes:
@@ -74,3 +74,23 @@ def decode_json_answer(body: bytes, **where) -> Any:
         if flag not in ("0", "", "False", "false") and "status" not in answer:
             raise malformed(f"error_status {flag} came without an error text or a status", body, **where)
     return answer
+
+
+def decode_json_results(body: bytes, **where) -> Any:
+    """:func:`decode_json_answer` for ``mailkit.sendmail_mass.results``: a plain answer is
+    read column by column by arrow's JSON reader
+    (:func:`~.json_columns.arrow_results_columns`), anything else exactly as
+    :func:`decode_json_answer` reads it (same values, same errors).
+
+    Returns
+    -------
+    object
+        ``{"status": ..., "results": WireColumns}`` or what :func:`decode_json_answer` returns.
+    """
+    from .json_columns import arrow_results_columns
+
+    read = arrow_results_columns(body) if body else None
+    if read is None:
+        return decode_json_answer(body, **where)
+    status, columns = read
+    return {"status": status, "results": columns}
