@@ -100,3 +100,23 @@ def test_recipient_domains(march):
     assert table["domain"].tolist() == ["seznam.cz", "(no domain)"]
     assert table["count"].tolist() == [203, 1]
     assert table["code_2"].tolist() == [150, 0] and not table["is_typo"].any()
+
+
+def test_overview(march):
+    facts = tables.overview(march)
+    assert {k: facts[k] for k in ("rows", "requests", "sends", "campaigns")} == {
+        "rows": 205, "requests": 3, "sends": 2, "campaigns": 2}
+    assert facts["first"] == T("2024-03-04 10:05:01") and facts["last"] == T("2024-03-06 08:30")
+
+
+def test_likely_typos_and_addresses_to_fix(march):
+    assert tables.likely_typos(march).empty  # every address of the cache is @seznam.cz
+    fix = tables.addresses_to_fix(march)
+    assert len(fix) == 150 and set(fix["reason"]) == {"invalid format"}  # the code-2 addresses
+    assert fix["email"].str.contains("*", regex=False).all()
+    unmasked = tables.addresses_to_fix(march, mask=False)
+    assert set(unmasked["email"]) == {f"r{m}@seznam.cz" for m in range(1, 151)}
+    # Only the invalid rows of an address count: r150's code-6 row is not a reason to fix it.
+    r150 = unmasked.set_index("email").loc["r150@seznam.cz"]
+    assert r150["error_codes"] == "2" and r150["rows"] == 1 and r150["campaign_ids"] == "10"
+    assert r150["last_id_send"] == 100 and r150["last_request_id"] == 1

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from ..codes import lookup
 from ..prague_time import PRAGUE_NAME, to_prague_times
+from ..masking import mask_emails
 from .domains import _extract_arrow, suggest_domains
 from .source import Source, prague
 from .summaries import (
@@ -38,6 +39,7 @@ from .window import AFFECTED, Window
 
 __all__ = [
     "NO_ADDRESS",
+    "overview",
     "counts_over_time",
     "by_code",
     "by_category",
@@ -48,6 +50,8 @@ __all__ = [
     "affected_recipients",
     "recipient_domains",
     "domain_counts",
+    "likely_typos",
+    "addresses_to_fix",
 ]
 
 #: Label of the rows that carried no address at all (code 3).
@@ -75,6 +79,31 @@ def _rows(window: Window, source: Source, columns, codes=None) -> str:
 
 def _int(values) -> np.ndarray:
     return pd.Series(values).astype("int64").to_numpy()
+
+
+# --------------------------------------------------------------------------- the window in numbers
+
+def overview(window: Window) -> dict:
+    """What the window holds, in one pass: the headline of a report.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``requests``, ``sends``, ``campaigns`` (distinct ids, int) and
+        ``first``, ``last`` (the first and last error dates, Prague; None when empty).
+    """
+    with window._source() as source:
+        rows = _rows(window, source, ["request_id", "id_send", "campaign_id", "date"])
+        got = source.query(
+            "SELECT count(*) AS rows, count(DISTINCT request_id) AS requests, count(DISTINCT id_send) AS sends, "
+            f"count(DISTINCT campaign_id) AS campaigns, min(date) AS first, max(date) AS last FROM {rows}"
+        )
+    first, last = prague(got["first"]).iloc[0], prague(got["last"]).iloc[0]
+    return {
+        **{k: int(got[k].iloc[0]) for k in ("rows", "requests", "sends", "campaigns")},
+        "first": None if pd.isna(first) else first,
+        "last": None if pd.isna(last) else last,
+    }
 
 
 # --------------------------------------------------------------------------- over time
@@ -231,15 +260,27 @@ def _unit_sizes_sql(window: Window, source: Source) -> str:
 
     The size is the send's ``SEND_COUNT``; for a unit the sends table does not size, the
     sum of its requests' manifest ``recipients`` (``NULL`` when one of them is unknown).
+    ``has_rows``: the unit has error rows in the window.
     """
     return f"""
         (SELECT coalesce(w.id_send, -w.request_id) AS unit, max(w.campaign_id) AS campaign_id,
+                max(w.rows) > 0 AS has_rows,
                 coalesce(max(s.send_count),
                          CASE WHEN count(*) = count(w.send_count) THEN sum(w.send_count) END) AS size
          FROM ({window._sends_sql(source, window.since)}) w
          LEFT JOIN mk_sends s ON s.id_send = w.id_send
          GROUP BY ALL)
     """
+
+
+# Recipients sent per campaign: the complete sum of its units' sizes. A sized unit without
+# error rows whose campaign is unknown could belong to any campaign, so then every campaign
+# total would be a lower bound: all are NULL.
+_CAMPAIGN_SIZES = (
+    "SELECT campaign_id, CASE WHEN count(*) = count(size) AND NOT (SELECT coalesce(bool_or(campaign_id IS NULL "
+    "AND NOT has_rows), false) FROM {units}) THEN sum(size) END AS recipients "
+    "FROM {units} WHERE campaign_id IS NOT NULL GROUP BY 1"
+)
 
 
 def campaign_recipients(window: Window) -> pd.DataFrame:
@@ -253,8 +294,7 @@ def campaign_recipients(window: Window) -> pd.DataFrame:
     """
     with window._source() as source:
         out = source.query(
-            "SELECT campaign_id, CASE WHEN count(*) = count(size) THEN sum(size) END AS recipients "
-            f"FROM {_unit_sizes_sql(window, source)} WHERE campaign_id IS NOT NULL GROUP BY 1 ORDER BY 1"
+            _CAMPAIGN_SIZES.format(units=_unit_sizes_sql(window, source)) + " ORDER BY 1"
         )
     return out.astype({"campaign_id": "Int64", "recipients": "Int64"})
 
@@ -321,10 +361,7 @@ def by_campaign(window: Window, codes: Iterable[int] | None = None) -> pd.DataFr
         per_code = source.query(
             "SELECT campaign_id, error_code, count(*) AS n FROM window_rows WHERE error_code IS NOT NULL GROUP BY ALL"
         )
-        sizes = source.query(
-            "SELECT campaign_id, CASE WHEN count(*) = count(size) THEN sum(size) END AS recipients "
-            "FROM unit_sizes WHERE campaign_id IS NOT NULL GROUP BY 1"
-        )
+        sizes = source.query(_CAMPAIGN_SIZES.format(units="unit_sizes"))
     groups = groups.merge(distinct, on="campaign_id", how="left")
     out = pd.DataFrame({
         "campaign_id": groups["campaign_id"].astype("Int64"),
@@ -540,3 +577,99 @@ def recipient_domains(window: Window, codes: Iterable[int] = (2, 3, 6), top_n: i
     out["suggestion"] = suggest_domains(out["domain"].where(~special))
     out["is_typo"] = out["suggestion"].notna().astype(bool)
     return out.astype({"count": "int64", **{c: "int64" for c in code_columns}})
+
+
+def likely_typos(window: Window, codes: Iterable[int] | None = None) -> pd.DataFrame:
+    """Domains of the window's addresses that look like typos of common providers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``domain``, ``suggestion``, ``count`` (rows), ``example`` (one address, masked);
+        most frequent first.
+    """
+    columns = {"domain": "string", "suggestion": "string", "count": "int64", "example": "string"}
+    counts = domain_counts(window, codes)
+    counts = counts[counts["domain"].notna()]
+    if counts.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+    grouped = counts.groupby("domain", sort=False)
+    out = pd.DataFrame({"count": grouped["count"].sum(), "example": grouped["example"].first()}).reset_index()
+    out["suggestion"] = suggest_domains(out["domain"])
+    out = out[out["suggestion"].notna()].copy()
+    out["example"] = mask_emails(out["example"].astype("string"))
+    out = out.sort_values(["count", "domain"], ascending=[False, True], kind="stable")
+    return out[list(columns)].astype(columns).reset_index(drop=True)
+
+
+def addresses_to_fix(window: Window, codes: Iterable[int] = (2,), *, mask: bool = True) -> pd.DataFrame:
+    """The addresses someone should correct at their source, one row per address.
+
+    An address is listed when Mailkit called it invalid (``codes``, default 2) or when its
+    domain looks like a typo of a common provider, whatever its code; rows without an
+    address are left out.
+
+    Parameters
+    ----------
+    window : Window
+    codes : iterable of int, default (2,)
+        Codes whose addresses are always listed.
+    mask : bool, default True
+        Mask the addresses (``j***@gmail.com``; the suggested address is built from the
+        masked one). Only False for people allowed to see the addresses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`mailkit_analysis.analysis.recipients.FIX_COLUMNS`; most rows
+        first, then most recent.
+    """
+    from .recipients import FIX_COLUMNS, _reason, _with_domain
+
+    codes = [int(c) for c in codes]
+    counts = domain_counts(window)
+    domains = counts["domain"].dropna().drop_duplicates()
+    suggested = pd.DataFrame({"domain": domains.to_numpy(), "suggestion": suggest_domains(domains).to_numpy()})
+    suggested = suggested[suggested["suggestion"].notna()].astype("string")
+    with window._source() as source:
+        _register_domain(source)
+        source.con.register("mk_typos", suggested.astype(object).reset_index(drop=True))
+        rows = _rows(window, source, ["email", "error_code", "date", "campaign_id", "id_send", "request_id"])
+        out = source.query(f"""
+            WITH r AS (
+                SELECT *, mk_domain(email) AS domain FROM {rows} WHERE trim(coalesce(email, '')) <> ''
+            )
+            SELECT r.email, arg_min(r.domain, coalesce(r.date, {_INFINITY})) AS domain,
+                   arg_min(t.suggestion, coalesce(r.date, {_INFINITY})) AS suggested_domain,
+                   string_agg(DISTINCT CAST(r.error_code AS VARCHAR), ', ') AS error_codes, count(*) AS rows,
+                   min(r.date) AS first_seen, max(r.date) AS last_seen,
+                   string_agg(DISTINCT CAST(r.campaign_id AS VARCHAR), ', ') AS campaign_ids,
+                   arg_max(r.id_send, coalesce(r.date, {_INFINITY})) AS last_id_send,
+                   arg_max(r.request_id, coalesce(r.date, {_INFINITY})) AS last_request_id
+            FROM r LEFT JOIN mk_typos t ON t.domain = r.domain
+            WHERE r.error_code IN ({", ".join(map(str, codes)) or "NULL"}) OR t.suggestion IS NOT NULL
+            GROUP BY r.email ORDER BY rows DESC, last_seen DESC NULLS LAST, r.email
+        """)
+    if out.empty:
+        empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in FIX_COLUMNS})
+        return empty.astype({"rows": "int64"})
+    email = out["email"].astype("string")
+    if mask:
+        email = mask_emails(email)
+    table = pd.DataFrame({
+        "email": email,
+        "domain": out["domain"].astype("string"),
+        "suggested_domain": out["suggested_domain"].astype("string"),
+        "error_codes": _sorted_codes(out["error_codes"]),
+        "rows": _int(out["rows"]),
+        "first_seen": prague(out["first_seen"]),
+        "last_seen": prague(out["last_seen"]),
+        "campaign_ids": _sorted_codes(out["campaign_ids"]),
+        "last_id_send": out["last_id_send"].astype("Int64"),
+        "last_request_id": out["last_request_id"].astype("Int64"),
+    })
+    table["suggested_email"] = pd.array([_with_domain(a, d) for a, d in zip(table["email"], table["suggested_domain"])],
+                                        dtype="string")
+    table["reason"] = pd.array([_reason(d, g) for d, g in zip(table["domain"], table["suggested_domain"])],
+                               dtype="string")
+    return table[FIX_COLUMNS]
