@@ -22,10 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..cache import load_sends
 from ..codes import lookup
 from ..prague_time import PRAGUE_NAME, to_prague_times
 from ..masking import mask_emails
 from .domains import _extract_arrow, suggest_domains
+from .outcomes import send_outcomes
 from .source import Source, prague
 from .summaries import (
     NO_DOMAIN,
@@ -401,7 +403,9 @@ def by_send(window: Window, codes: Iterable[int] | None = None, limit: int | Non
         first request of the send), ``campaign_id``, ``campaign_name``, ``errors`` (rows),
         ``affected``, ``first_seen``, ``last_seen``, ``codes`` (e.g. ``"2, 6"``), ``info``
         (the most common INFO text), one ``code_<n>`` per code present, ``recipients``
-        (recipients sent) and ``error_rate``; most errors first.
+        (recipients sent), ``error_rate``, and Mailkit's ``delivered`` and ``failed`` counts
+        with the share of the failures the rows ``explained``
+        (:func:`~mailkit_analysis.analysis.outcomes.send_outcomes`); most errors first.
     """
     codes = _codes(codes)
     with window._source() as source:
@@ -451,7 +455,14 @@ def by_send(window: Window, codes: Iterable[int] | None = None, limit: int | Non
     out = out.join(_code_columns(units["unit"], per_code, "unit", present))
     out["recipients"] = size.to_numpy()
     out["error_rate"] = _rate(out["affected"], out["recipients"])
-    return out
+    return send_outcomes(out, _sends_table(window))
+
+
+def _sends_table(window: Window) -> pd.DataFrame | None:
+    """The sends table with Mailkit's delivered and failed counts (one row per send)."""
+    if window.frame is not None:
+        return window.given_sends
+    return load_sends(window.data_dir)
 
 
 def _sorted_codes(texts: pd.Series) -> pd.Series:
