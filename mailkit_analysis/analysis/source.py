@@ -291,11 +291,15 @@ class Source:
         sql = empty_query
         if path.is_file() and table_problem(path, schema) is None:
             sql = query.format(file=f"read_parquet({_quote(path)}, file_row_number = true)")
+        # A view, not a table: on a cache of millions of sends, reading the sends and requests
+        # tables takes seconds, and most questions (counts by code, over time, by domain)
+        # never touch them. A file whose data fails further in than its footer makes the
+        # first query that reads it fail, which is the answer the user needs to hear of.
         try:
-            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        except duckdb.Error as exc:  # passed the footer check, failed further in
+            self.con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        except duckdb.Error as exc:  # passed the footer check, failed at binding
             log.warning("cache file %s cannot be used: %s", path, str(exc)[:120])
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {empty_query}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {empty_query}")
 
     def _register_frame(self) -> None:
         frame = self.frame
