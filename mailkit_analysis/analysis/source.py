@@ -156,6 +156,15 @@ class Source:
                 self._reading.__exit__(*exc)
                 self._reading = None
 
+    def materialize(self, *names: str) -> None:
+        """Read the named lookup views (``mk_sends``, ``mk_requests``) once into tables, for a
+        question that joins them several times."""
+        if self.frame is not None:
+            return  # a user's tables are tables already
+        for name in names:
+            self.con.execute(f"CREATE TEMP TABLE {name}_read AS SELECT * FROM {name}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_read")
+
     def arrow(self, sql: str) -> pa.Table:
         """Run ``sql`` and return its answer as an arrow table."""
         relation = self.con.sql(sql)

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cache import load_sends
-from ..codes import lookup
+from ..codes import CATALOGUE, UNKNOWN, lookup
 from ..prague_time import PRAGUE_NAME, to_prague_times
 from ..masking import mask_emails
 from .domains import _DOMAIN_PATTERN, _TRAILING_JUNK, _extract_arrow, suggest_domains
@@ -171,11 +171,20 @@ def counts_over_time(window: Window, freq: str = "D", codes: Iterable[int] | Non
 
 # --------------------------------------------------------------------------- codes and categories
 
-def _cells(window: Window, codes=None) -> pd.DataFrame:
-    """Rows per (code, request, send): what the per-code and per-category tables count."""
+def _per_key(window: Window, key: str, codes=None) -> pd.DataFrame:
+    """Rows, distinct requests and sends per ``key`` (``error_code``, or ``category`` of the
+    code catalogue), and the codes of each; counted in SQL over the window's rows."""
+    catalogue = pd.DataFrame({"error_code": pd.array(list(CATALOGUE), dtype="Int64"),
+                              "category": [e.category for e in CATALOGUE.values()]})
     with window._source() as source:
+        source.con.register("mk_catalogue", catalogue)
         rows = _rows(window, source, ["error_code", "request_id", "id_send"], codes)
-        return source.query(f"SELECT error_code, request_id, id_send, count(*) AS n FROM {rows} GROUP BY ALL")
+        return source.query(
+            f"SELECT {'coalesce(k.category, ' + repr(UNKNOWN.category) + ')' if key == 'category' else 'r.error_code'} "
+            f"AS {key}, count(*) AS n, count(DISTINCT r.request_id) AS requests, count(DISTINCT r.id_send) AS sends, "
+            "string_agg(DISTINCT CAST(r.error_code AS VARCHAR), ', ') AS codes "
+            f"FROM {rows} r LEFT JOIN mk_catalogue k ON k.error_code = r.error_code GROUP BY 1"
+        )
 
 
 def by_code(window: Window, codes: Iterable[int] | None = None) -> pd.DataFrame:
@@ -189,15 +198,15 @@ def by_code(window: Window, codes: Iterable[int] | None = None) -> pd.DataFrame:
         Unknown codes are kept.
     """
     columns = ["error_code", "error_name", "category", "rows", "requests", "sends", "share"]
-    cells = _cells(window, _codes(codes))
+    cells = _per_key(window, "error_code", _codes(codes))
     if cells.empty:
         return pd.DataFrame({c: [] for c in columns})
-    grouped = cells.groupby(cells["error_code"].astype("Int64"), dropna=False)
     out = pd.DataFrame({
-        "rows": grouped["n"].sum().astype("int64"),
-        "requests": grouped["request_id"].nunique().astype("int64"),
-        "sends": grouped["id_send"].nunique().astype("int64"),
-    }).rename_axis("error_code").reset_index()
+        "error_code": cells["error_code"].astype("Int64"),
+        "rows": _int(cells["n"]),
+        "requests": _int(cells["requests"]),
+        "sends": _int(cells["sends"]),
+    })
     out["error_name"] = out["error_code"].map(lambda c: lookup(c).name if pd.notna(c) else "unknown")
     out["category"] = out["error_code"].map(lambda c: lookup(c).category if pd.notna(c) else "unknown")
     out["share"] = (out["rows"] / out["rows"].sum()).round(4)
@@ -215,17 +224,16 @@ def by_category(window: Window) -> pd.DataFrame:
     """
     columns = {"category": "string", "errors": "int64", "share": "float64", "codes": "string",
                "requests": "int64", "sends": "int64"}
-    cells = _cells(window)
+    cells = _per_key(window, "category")
     if cells.empty:
         return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-    category = cells["error_code"].map(lambda c: lookup(None if pd.isna(c) else int(c)).category)
-    grouped = cells.groupby(category.rename("category").astype("string"), sort=False)
     out = pd.DataFrame({
-        "errors": grouped["n"].sum(),
-        "codes": grouped["error_code"].agg(lambda s: ", ".join(str(int(c)) for c in sorted(s.dropna().unique()))),
-        "requests": grouped["request_id"].nunique(),
-        "sends": grouped["id_send"].nunique(),
-    }).reset_index()
+        "category": cells["category"].astype("string"),
+        "errors": _int(cells["n"]),
+        "codes": _sorted_codes(cells["codes"]),
+        "requests": _int(cells["requests"]),
+        "sends": _int(cells["sends"]),
+    })
     out["share"] = out["errors"] / out["errors"].sum()
     out = out.sort_values(["errors", "category"], ascending=[False, True], kind="stable")
     return out[list(columns)].astype(columns).reset_index(drop=True)
@@ -295,6 +303,7 @@ def campaign_recipients(window: Window) -> pd.DataFrame:
         and failed requests in the window, ``<NA>`` when one has an unknown size).
     """
     with window._source() as source:
+        source.materialize("mk_sends", "mk_requests")
         out = source.query(
             _CAMPAIGN_SIZES.format(units=_unit_sizes_sql(window, source)) + " ORDER BY 1"
         )
@@ -338,6 +347,7 @@ def by_campaign(window: Window, codes: Iterable[int] | None = None) -> pd.DataFr
     """
     codes = _codes(codes)
     with window._source() as source:
+        source.materialize("mk_sends", "mk_requests")
         rows = _rows(window, source, ["request_id", "id_send", "id_send_message", "error_code", "date",
                                       "campaign_id", "campaign_name"], codes)
         source.con.execute(f"CREATE TEMP TABLE window_rows AS SELECT *, {_UNIT} AS unit FROM {rows}")
@@ -409,6 +419,7 @@ def by_send(window: Window, codes: Iterable[int] | None = None, limit: int | Non
     """
     codes = _codes(codes)
     with window._source() as source:
+        source.materialize("mk_sends", "mk_requests")
         rows = _rows(window, source, ["request_id", "id_send", "id_send_message", "error_code", "date",
                                       "campaign_id", "campaign_name", "info"], codes)
         source.con.execute(f"CREATE TEMP TABLE window_rows AS SELECT *, {_UNIT} AS unit FROM {rows}")
