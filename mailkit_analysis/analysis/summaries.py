@@ -29,10 +29,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..codes import lookup
 from ..prague_time import PRAGUE_DTYPE, to_prague_times
 from ..i18n import gettext as _
-from .domains import extract_domains, suggest_domains
 
 __all__ = [
     "OTHER",
@@ -399,22 +397,6 @@ def _per_code_counts(keys: pd.Series, frame: pd.DataFrame, codes: Iterable[int])
     table = table.reindex(columns=codes, fill_value=0)
     table.columns = [code_column(c) for c in codes]
     return table.astype("int64")
-
-
-def _present_codes(per_code: pd.DataFrame, codes: list[int]) -> pd.Series:
-    """``"2, 6"`` per row of a per-code count table; built once per distinct combination
-    because a per-group Python join takes seconds over 20,000 sends."""
-    present = per_code.to_numpy() > 0
-    if not len(present):
-        return pd.Series([], index=per_code.index, dtype="string")
-    patterns, inverse = np.unique(present, axis=0, return_inverse=True)
-    text = np.array([", ".join(str(c) for c, on in zip(codes, row) if on) for row in patterns], dtype=object)
-    return pd.Series(text[inverse.ravel()], index=per_code.index, dtype="string")
-
-
-def _rate(errors: pd.Series, recipients: pd.Series) -> pd.Series:
-    recipients = recipients.astype("Float64")
-    return (errors.astype("Float64") / recipients.where(recipients > 0)).astype("Float64")
 
 
 def _window(frame: pd.DataFrame, sends=None, recipients=None):
