@@ -1,8 +1,10 @@
 """Distributions and rates of the per-recipient errors in a results frame.
 
-Pure functions: a results frame (see :mod:`mailkit_analysis.frame`) in, a small pandas table
-out, nothing cached or printed. Charts (:mod:`.plots`) and flags (:mod:`.flags`) are drawn
-from these tables, so a notebook, the command line and the tests see the same numbers.
+A results frame (see :mod:`mailkit_analysis.frame`) in, a small pandas table out, nothing
+cached or printed. The tables themselves are defined once, as SQL, in :mod:`.tables`: the
+functions here run that definition over the frame (DuckDB over an in-memory arrow table,
+:meth:`.window.Window.from_frame`), so a frame and the cache give the same numbers by the same
+code. Charts (:mod:`.plots`) and flags (:mod:`.flags`) are drawn from these tables.
 
 Rates need a denominator, which the results frame does not hold: it lists errors only, and a
 send without errors does not appear in it at all. Functions that compute rates therefore take
