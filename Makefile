@@ -40,9 +40,12 @@ report: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=$(LAB_IP) --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
-# Naive way vs the toolkit, measured in one run (BENCH_ARGS="--quick" for a short one).
+# Naive way vs the toolkit, measured in one run (BENCH_ARGS="--quick" for a short one); then the
+# three reports on 1M and 10M generated rows, time and peak memory of the largest process
+# (WINDOW_ARGS="--rows 1000000 --baseline DIR" to compare with another version's source tree).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/window.py $(WINDOW_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -322,14 +322,12 @@ def campaigns_toolkit(data_dir):
 @step("rates-pandas")
 def rates_pandas(data_dir):
     """The in-memory toolkit: load_results, then analysis.by_campaign with denominators."""
-    from mailkit_analysis.analysis.aggregate import cache_denominators
-
     from mailkit_analysis.analysis import summaries as analysis
-    from mailkit_analysis.cache import load_results
+    from mailkit_analysis.cache import load_requests, load_results, load_sends
 
     def run():
-        sends, recipients = cache_denominators(data_dir)
-        table = analysis.by_campaign(load_results(data_dir), sends=sends, recipients=recipients)
+        table = analysis.by_campaign(load_results(data_dir), sends=load_sends(data_dir),
+                                     recipients=load_requests(data_dir))
         return f"{len(table)} campaigns, {int(table['recipients'].notna().sum())} with rates"
     return _measure(run)
 

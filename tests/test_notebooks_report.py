@@ -267,6 +267,12 @@ def test_overview_starts_with_the_flags_and_their_remedies(rendered, cache_dir):
         assert markup.index(later) > flags_at
 
 
+def test_reports_end_without_a_kernel_interrupt_message(rendered):
+    """A finished notebook's kernel is shut down, not interrupted: no KeyboardInterrupt noise."""
+    for name, run in rendered.runs.items():
+        assert "KeyboardInterrupt" not in run.stderr, f"{name}: {run.stderr[-500:]}"
+
+
 def test_title_carries_the_window_and_the_time_it_was_made(rendered):
     title = re.search(r"<title>(.*?)</title>", rendered.html["drilldown"], re.S).group(1)
     assert "campaign drill-down" in title and f"{SINCE} – {UNTIL}" in title and "made 20" in title

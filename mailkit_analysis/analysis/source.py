@@ -156,6 +156,15 @@ class Source:
                 self._reading.__exit__(*exc)
                 self._reading = None
 
+    def materialize(self, *names: str) -> None:
+        """Read the named lookup views (``mk_sends``, ``mk_requests``) once into tables, for a
+        question that joins them several times."""
+        if self.frame is not None:
+            return  # a user's tables are tables already
+        for name in names:
+            self.con.execute(f"CREATE TEMP TABLE {name}_read AS SELECT * FROM {name}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_read")
+
     def arrow(self, sql: str) -> pa.Table:
         """Run ``sql`` and return its answer as an arrow table."""
         relation = self.con.sql(sql)
@@ -291,11 +300,15 @@ class Source:
         sql = empty_query
         if path.is_file() and table_problem(path, schema) is None:
             sql = query.format(file=f"read_parquet({_quote(path)}, file_row_number = true)")
+        # A view, not a table: on a cache of millions of sends, reading the sends and requests
+        # tables takes seconds, and most questions (counts by code, over time, by domain)
+        # never touch them. A file whose data fails further in than its footer makes the
+        # first query that reads it fail, which is the answer the user needs to hear of.
         try:
-            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        except duckdb.Error as exc:  # passed the footer check, failed further in
+            self.con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        except duckdb.Error as exc:  # passed the footer check, failed at binding
             log.warning("cache file %s cannot be used: %s", path, str(exc)[:120])
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {empty_query}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {empty_query}")
 
     def _register_frame(self) -> None:
         frame = self.frame

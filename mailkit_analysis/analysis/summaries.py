@@ -1,8 +1,10 @@
 """Distributions and rates of the per-recipient errors in a results frame.
 
-Pure functions: a results frame (see :mod:`mailkit_analysis.frame`) in, a small pandas table
-out, nothing cached or printed. Charts (:mod:`.plots`) and flags (:mod:`.flags`) are drawn
-from these tables, so a notebook, the command line and the tests see the same numbers.
+A results frame (see :mod:`mailkit_analysis.frame`) in, a small pandas table out, nothing
+cached or printed. The tables themselves are defined once, as SQL, in :mod:`.tables`: the
+functions here run that definition over the frame (DuckDB over an in-memory arrow table,
+:meth:`.window.Window.from_frame`), so a frame and the cache give the same numbers by the same
+code. Charts (:mod:`.plots`) and flags (:mod:`.flags`) are drawn from these tables.
 
 Rates need a denominator, which the results frame does not hold: it lists errors only, and a
 send without errors does not appear in it at all. Functions that compute rates therefore take
@@ -29,10 +31,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..codes import lookup
 from ..prague_time import PRAGUE_DTYPE, to_prague_times
 from ..i18n import gettext as _
-from .domains import extract_domains, suggest_domains
 
 __all__ = [
     "OTHER",
@@ -401,26 +401,23 @@ def _per_code_counts(keys: pd.Series, frame: pd.DataFrame, codes: Iterable[int])
     return table.astype("int64")
 
 
-def _present_codes(per_code: pd.DataFrame, codes: list[int]) -> pd.Series:
-    """``"2, 6"`` per row of a per-code count table; built once per distinct combination
-    because a per-group Python join takes seconds over 20,000 sends."""
-    present = per_code.to_numpy() > 0
-    if not len(present):
-        return pd.Series([], index=per_code.index, dtype="string")
-    patterns, inverse = np.unique(present, axis=0, return_inverse=True)
-    text = np.array([", ".join(str(c) for c, on in zip(codes, row) if on) for row in patterns], dtype=object)
-    return pd.Series(text[inverse.ravel()], index=per_code.index, dtype="string")
+def _window(frame: pd.DataFrame, sends=None, recipients=None):
+    """The user's frame (and denominators) as a window, over which the one SQL definition of
+    each table in :mod:`.tables` runs."""
+    from .window import Window
 
-
-def _rate(errors: pd.Series, recipients: pd.Series) -> pd.Series:
-    recipients = recipients.astype("Float64")
-    return (errors.astype("Float64") / recipients.where(recipients > 0)).astype("Float64")
+    given_sends = None if sends is None else _normalise_sends(sends).rename(
+        columns={"unit": "id_send", "recipients": "send_count"})
+    if given_sends is not None:
+        given_sends["send_date"] = given_sends.pop("sent").dt.strftime("%Y-%m-%d %H:%M:%S")
+    requests = None if recipients is None else _normalise_recipients(recipients).rename(columns={"sent": "sent_at"})
+    return Window.from_frame(frame, sends=given_sends, requests=requests)
 
 
 # --------------------------------------------------------------------------- over time
 
 def counts_over_time(frame: pd.DataFrame, freq: str = "D", codes: Iterable[int] | None = None) -> pd.DataFrame:
-    """Count error rows per period and code.
+    """Count error rows per period and code: :func:`.tables.counts_over_time` over ``frame``.
 
     Parameters
     ----------
@@ -443,17 +440,9 @@ def counts_over_time(frame: pd.DataFrame, freq: str = "D", codes: Iterable[int] 
     --------
     rates_over_time : the same divided by the recipients sent in each period.
     """
-    codes = _codes_in(frame) if codes is None else [int(c) for c in codes]
-    rows = frame[frame["date"].notna() & frame["error_code"].isin(codes).fillna(False)]
-    starts = period_start(rows["date"], freq) if len(rows) else pd.Series([], dtype=PRAGUE_DTYPE)
-    index = _period_index(starts, freq)
-    if rows.empty:
-        out = pd.DataFrame(0, index=index, columns=pd.Index(codes, name="error_code"), dtype="int64")
-        return out
-    table = _count_table(starts.rename("period"), rows["error_code"])
-    table = table.reindex(index=index, columns=codes, fill_value=0).astype("int64")
-    table.index.name, table.columns.name = "period", "error_code"
-    return table
+    from . import tables
+
+    return tables.counts_over_time(_window(frame), freq, codes)
 
 
 def rates_over_time(
@@ -496,7 +485,7 @@ def rates_over_time(
 # --------------------------------------------------------------------------- per campaign / send
 
 def by_campaign(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFrame:
-    """Summarise errors per campaign.
+    """Summarise errors per campaign: :func:`.tables.by_campaign` over ``frame``.
 
     Parameters
     ----------
@@ -508,43 +497,16 @@ def by_campaign(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFram
     Returns
     -------
     pandas.DataFrame
-        ``campaign_id``, ``campaign_name``, ``errors`` (rows), ``requests``, ``sends``
-        (distinct ids), ``first_seen``, ``last_seen``, one ``code_<n>`` count per code
-        present, ``recipients`` (``Int64``, ``<NA>`` where unknown) and ``error_rate``
-        (``Float64``); most errors first.
-
-    Notes
-    -----
-    A campaign's recipients are the sum over all its sends and failed requests, so they
-    are ``<NA>`` when one of them has an unknown size, and for every campaign when a
-    denominator cannot be attributed to a campaign (it could belong to any of them).
+        See :func:`.tables.by_campaign`: ``error_rate`` is affected recipients ÷
+        recipients sent, never above 1.
     """
-    codes = _codes_in(frame)
-    keys = frame["campaign_id"].astype("Int64")
-    grouped = frame.groupby(keys, dropna=False, sort=True)
-    out = pd.DataFrame(
-        {
-            "campaign_name": _first_valid(grouped, "campaign_name").astype("string"),
-            "errors": grouped.size().astype("int64"),
-            "requests": grouped["request_id"].nunique().astype("int64"),
-            "sends": grouped["id_send"].nunique().astype("int64"),
-            "first_seen": grouped["date"].min(),
-            "last_seen": grouped["date"].max(),
-        }
-    )
-    out = out.join(_per_code_counts(keys, frame, codes).reindex(out.index, fill_value=0))
-    totals = Denominators(frame, sends, recipients).per_campaign()
-    out["recipients"] = pd.array(
-        [totals.get(c, pd.NA) if not pd.isna(c) else pd.NA for c in out.index], dtype="Int64")
-    out["error_rate"] = _rate(out["errors"], out["recipients"])
-    out = out.rename_axis("campaign_id").reset_index()
-    out["campaign_id"] = out["campaign_id"].astype("Int64")
-    return out.sort_values(["errors", "campaign_id"], ascending=[False, True], kind="stable",
-                           na_position="last").reset_index(drop=True)
+    from . import tables
+
+    return tables.by_campaign(_window(frame, sends, recipients))
 
 
 def by_send(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFrame:
-    """Summarise errors per send.
+    """Summarise errors per send: :func:`.tables.by_send` over ``frame``.
 
     Rows without an ``id_send`` (codes 4 and 5 fail before Mailkit creates a send) are
     grouped per request instead, so that none is dropped.
@@ -555,105 +517,26 @@ def by_send(frame: pd.DataFrame, sends=None, recipients=None) -> pd.DataFrame:
         A results frame.
     sends, recipients : optional
         Denominators (see the module docstring).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id_send`` (``<NA>`` for request-level rows), ``request_id`` (the request; the
-        first one if a send spans several), ``campaign_id``, ``campaign_name``, ``errors``,
-        ``first_seen``, ``last_seen``, ``codes`` (the codes, e.g. ``"1"`` or ``"2, 6"``),
-        ``info`` (the most common INFO text), one ``code_<n>`` count per code present,
-        ``recipients`` and ``error_rate``; most errors first.
     """
-    codes = _codes_in(frame)
-    keys = unit_keys(frame)
-    grouped = frame.assign(unit=keys).groupby("unit", dropna=False, sort=True)
-    out = pd.DataFrame(
-        {
-            "id_send": _first_valid(grouped, "id_send").astype("Int64"),
-            "request_id": _first_valid(grouped, "request_id").astype("Int64"),
-            "campaign_id": _first_valid(grouped, "campaign_id").astype("Int64"),
-            "campaign_name": _first_valid(grouped, "campaign_name").astype("string"),
-            "errors": grouped.size().astype("int64"),
-            "first_seen": grouped["date"].min(),
-            "last_seen": grouped["date"].max(),
-        }
-    )
-    per_code = _per_code_counts(keys, frame, codes).reindex(out.index, fill_value=0)
-    out["codes"] = _present_codes(per_code, codes)
-    pairs = frame.assign(unit=keys)[["unit", "info"]]
-    info_counts = pairs.dropna(subset=["info"]).groupby(["unit", "info"], dropna=False).size()
-    if len(info_counts):
-        top = info_counts.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("unit")
-        out["info"] = top.set_index("unit")["info"].reindex(out.index).astype("string")
-    else:
-        out["info"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out = out.join(per_code)
-    out["recipients"] = Denominators(frame, sends, recipients).per_unit().reindex(out.index).astype("Int64")
-    out["error_rate"] = _rate(out["errors"], out["recipients"])
-    return out.sort_values(["errors", "first_seen"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    from . import tables
+
+    return tables.by_send(_window(frame, sends, recipients))
 
 
 # --------------------------------------------------------------------------- categories and INFO
 
 def by_category(frame: pd.DataFrame) -> pd.DataFrame:
-    """Summarise errors per category of the code catalogue.
+    """Summarise errors per category: :func:`.tables.by_category` over ``frame``."""
+    from . import tables
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``category`` (campaign set-up, request set-up, recipient data, recipient status,
-        unknown), ``errors``, ``share`` (of all rows), ``codes`` (e.g. ``"2, 3"``),
-        ``requests``, ``sends``; most errors first.
-    """
-    columns = {"category": "string", "errors": "int64", "share": "float64", "codes": "string",
-               "requests": "int64", "sends": "int64"}
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-    present = frame["error_code"].dropna().unique()
-    category_of = {c: lookup(c).category for c in present}
-    category = frame["error_code"].map(category_of).fillna(lookup(None).category).astype("string")
-    grouped = frame.groupby(category.rename("category"), sort=False)
-    out = pd.DataFrame(
-        {
-            "errors": grouped.size(),
-            "codes": grouped["error_code"].agg(lambda s: ", ".join(str(int(c)) for c in sorted(s.dropna().unique()))),
-            "requests": grouped["request_id"].nunique(),
-            "sends": grouped["id_send"].nunique(),
-        }
-    ).reset_index()
-    out["share"] = out["errors"] / len(frame)
-    out = out.sort_values(["errors", "category"], ascending=[False, True], kind="stable")
-    return out[list(columns)].astype(columns).reset_index(drop=True)
+    return tables.by_category(_window(frame))
 
 
 def top_info(frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The most frequent INFO texts, per code.
+    """The most frequent INFO texts, per code: :func:`.tables.top_info` over ``frame``."""
+    from . import tables
 
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A results frame.
-    n : int, default 10
-        How many rows to return.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``info``, ``error_code``, ``error_name``, ``count``, ``share`` (of all rows);
-        most frequent first. A missing INFO is shown as ``<NA>``.
-    """
-    columns = {"info": "string", "error_code": "Int64", "error_name": "string", "count": "int64",
-               "share": "float64"}
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-    grouped = frame.groupby([frame["error_code"].astype("Int64"), frame["info"].astype("string")],
-                            dropna=False, sort=False)
-    out = grouped.size().rename("count").reset_index()
-    out["error_name"] = out["error_code"].map(lambda c: lookup(c).name, na_action="ignore").fillna("unknown")
-    out["share"] = out["count"] / len(frame)
-    out = out.sort_values(["count", "error_code"], ascending=[False, True], kind="stable").head(int(n))
-    return out[list(columns)].astype(columns).reset_index(drop=True)
+    return tables.top_info(_window(frame), n)
 
 
 # --------------------------------------------------------------------------- matrices
@@ -695,44 +578,8 @@ def campaign_code_matrix(frame: pd.DataFrame, top_n: int = 20) -> pd.DataFrame:
 
 
 def recipient_domains(frame: pd.DataFrame, codes: Iterable[int] = (2, 3, 6), top_n: int = 20) -> pd.DataFrame:
-    """Count the recipient domains of the rows with the given codes, with typo suggestions.
+    """Count the recipient domains of the rows with the given codes, with typo suggestions:
+    :func:`.tables.recipient_domains` over ``frame``."""
+    from . import tables
 
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A results frame.
-    codes : iterable of int, default (2, 3, 6)
-        Codes whose rows are counted (invalid, missing, unsubscribed).
-    top_n : int, default 20
-        Domains listed by name; the others are summed into one :data:`OTHER` row.
-        Rows without a findable domain count as :data:`NO_DOMAIN`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``domain``, ``count``, ``share`` (of the counted rows), one ``code_<n>`` column per
-        code in ``codes``, ``suggestion`` (the likely intended domain, see
-        :func:`mailkit_analysis.analysis.domains.suggest_domain`) and ``is_typo``; most rows first,
-        ``other`` last.
-    """
-    codes = [int(c) for c in codes]
-    rows = frame[frame["error_code"].isin(codes).fillna(False)]
-    code_columns = [code_column(c) for c in codes]
-    if rows.empty:
-        empty = {"domain": "string", "count": "int64", "share": "float64",
-                 **{c: "int64" for c in code_columns}, "suggestion": "string", "is_typo": "bool"}
-        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in empty.items()})
-    domains = extract_domains(rows["email"]).fillna(NO_DOMAIN)
-    table = _per_code_counts(domains, rows, codes)
-    table.insert(0, "count", table.sum(axis=1))
-    table = table.sort_index(kind="stable").sort_values("count", ascending=False, kind="stable")
-    if len(table) > top_n:
-        rest = table.iloc[top_n:].sum(axis=0).rename(OTHER).to_frame().T
-        table = pd.concat([table.iloc[:top_n], rest])
-    out = table.rename_axis("domain").reset_index()
-    out["domain"] = out["domain"].astype("string")
-    out.insert(2, "share", out["count"] / len(rows))
-    special = out["domain"].isin([OTHER, NO_DOMAIN])
-    out["suggestion"] = suggest_domains(out["domain"].where(~special))
-    out["is_typo"] = out["suggestion"].notna().astype(bool)
-    return out.astype({"count": "int64", **{c: "int64" for c in code_columns}})
+    return tables.recipient_domains(_window(frame), codes, top_n)

@@ -3,10 +3,12 @@
 The notebooks (and the HTML reports rendered from them) call only these helpers and the
 analysis, flag and chart functions of the package; nothing here computes a number.
 
-* :func:`load_window` reads one date window from the cache, with its flags and
-  denominators, and masks every recipient address in the frame *before* anything is shown
-  (see :func:`mailkit_analysis.masking.mask_frame`), so no table, chart or export drawn
-  from it can hold a raw address.
+* :func:`open_window` opens one date window of the cache (an
+  :class:`~mailkit_analysis.analysis.window.Window`) with its flags and headline numbers and
+  no rows; :func:`focus` narrows it to a campaign or a send. Every table is one query of
+  :mod:`mailkit_analysis.analysis.tables` over the window; :meth:`Shown.table` masks the
+  addresses of what comes back (see :func:`mailkit_analysis.masking.mask_emails`) before it
+  is shown, so no table, chart or export drawn from it holds a raw address.
 * :func:`show_table` shows a DataFrame as a readable HTML table (no index, thousands
   separators, percentages, Prague times, every text HTML-escaped); :func:`show_flags`
   shows the problem flags with their remedies.
@@ -24,7 +26,7 @@ import io
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -32,11 +34,11 @@ import pandas as pd
 # the notebooks never show a progress bar, so the warning is noise in a report.
 warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
-from ..masking import mask_frame, mask_text  # noqa: E402
-from ..analysis.summaries import by_campaign, campaign_label  # noqa: E402
-from ..analysis.window import flags_for_window  # noqa: E402
-from ..cache import load_requests, load_sends  # noqa: E402
-from ..prague_time import PRAGUE, to_prague, to_prague_times, window_bounds  # noqa: E402
+from ..masking import mask_emails, mask_text  # noqa: E402
+from ..analysis import tables  # noqa: E402
+from ..analysis.summaries import campaign_label  # noqa: E402
+from ..analysis.window import Window, flags_for_window  # noqa: E402
+from ..prague_time import PRAGUE, to_prague  # noqa: E402
 from ..i18n import (  # noqa: E402
     EMPTY,
     format_date,
@@ -51,9 +53,10 @@ from .labels import VALUE_CONTEXTS, value_label  # noqa: E402
 from .palette import SEVERITY_COLOURS  # noqa: E402
 
 __all__ = [
-    "Window",
+    "Shown",
     "setup",
-    "load_window",
+    "open_window",
+    "focus",
     "note",
     "show_window",
     "show_focus",
@@ -108,123 +111,202 @@ def setup(lang: str | None = None) -> str:
 
 # --------------------------------------------------------------------------- the window
 
-@dataclass
-class Window:
-    """One date window of the cache, ready to show.
+@dataclass(frozen=True)
+class Shown:
+    """What a notebook shows of one :class:`~mailkit_analysis.analysis.window.Window`.
+
+    The window itself (dates, campaigns, send) is the analysis window; this adds only what
+    showing it needs: its flags, whether addresses are masked, its headline numbers and,
+    after :func:`focus`, which campaign or send is drilled into and why. No rows are held:
+    every table is asked of ``window`` (:mod:`mailkit_analysis.analysis.tables`).
 
     Attributes
     ----------
-    frame : pandas.DataFrame
-        The results frame of the window; addresses masked when ``masked``.
+    window : Window
+        The analysis window.
     flags : pandas.DataFrame
-        The problem flags of the window (:func:`mailkit_analysis.analysis.window.flags_for_window`).
-    sends, recipients : pandas.DataFrame
-        Denominators for rates: cached sends, and the manifest's recipients per request.
-    since, until : pandas.Timestamp or None
-        The window as asked (``until`` exclusive); None = open.
+        Its problem flags (:func:`mailkit_analysis.analysis.window.flags_for_window`),
+        texts masked when ``masked``.
     masked : bool
-        Whether recipient addresses are masked.
-    campaigns : list of int or None
-        The campaigns the window was restricted to (None = all).
+        Whether recipient addresses are masked in everything shown.
+    facts : dict
+        :func:`mailkit_analysis.analysis.tables.overview` of the window.
     focus, focus_reason : str or None
-        After :meth:`focused`: which campaign or send the window was narrowed to, and why.
-    campaign_id, id_send : int or None
-        After :meth:`focused`: the campaign and the send shown.
+        After :func:`focus`: which campaign or send, and why.
+    campaign_id : int or None
+        After :func:`focus`: the campaign shown.
     """
 
-    frame: pd.DataFrame
+    window: Window
     flags: pd.DataFrame
-    sends: pd.DataFrame
-    recipients: pd.DataFrame
-    since: pd.Timestamp | None = None
-    until: pd.Timestamp | None = None
     masked: bool = True
-    campaigns: list[int] | None = None
+    facts: dict = field(default_factory=dict)
     focus: str | None = None
     focus_reason: str | None = None
     campaign_id: int | None = None
-    id_send: int | None = None
+
+    @property
+    def since(self) -> pd.Timestamp | None:
+        return self.window.since
+
+    @property
+    def until(self) -> pd.Timestamp | None:
+        return self.window.until
+
+    @property
+    def id_send(self) -> int | None:
+        return self.window.id_send
 
     @property
     def empty(self) -> bool:
         """No error rows in the window."""
-        return self.frame.empty
+        return not self.facts.get("rows")
 
     @property
     def label(self) -> str:
         """The window as text: ``"2026-11-01 – 2026-11-20 (Europe/Prague)"``."""
-        dates = self.frame["date"].dropna()
-        first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
-        return describe_window(self.since, self.until, first, last)
+        return describe_window(self.since, self.until, self.facts.get("first"), self.facts.get("last"))
 
     @property
     def freq(self) -> str:
         """A period for charts over time: hours for up to 3 days, days up to 120, else weeks."""
-        dates = self.frame["date"].dropna()
-        span = (dates.max() - dates.min()) if len(dates) else pd.Timedelta(0)
+        first, last = self.facts.get("first"), self.facts.get("last")
+        span = (last - first) if first is not None and last is not None else pd.Timedelta(0)
         if span <= pd.Timedelta(days=3):
             return "h"
         return "D" if span <= pd.Timedelta(days=120) else "W"
 
-    def rows(self, codes: Iterable[int]) -> pd.DataFrame:
-        """The window's rows with these error codes."""
-        return self.frame[self.frame["error_code"].isin([int(c) for c in codes]).fillna(False)]
-
-    def focused(self, campaign_id: int | None = None, id_send: int | None = None) -> "Window":
-        """Narrow the window to one send, or one campaign (by default the one with the most errors).
+    def table(self, name: str, *args, **kwargs) -> pd.DataFrame:
+        """One table of :mod:`mailkit_analysis.analysis.tables` over the window, masked.
 
         Parameters
         ----------
-        campaign_id : int, optional
-            The campaign (``ID_MESSAGE``); default: the window's campaign when it was loaded
-            for exactly one, else the campaign with the most error rows.
-        id_send : int, optional
-            One send; wins over ``campaign_id``.
+        name : str
+            The table, e.g. ``"by_campaign"`` or ``"affected_recipients"``.
+        *args, **kwargs
+            Passed to it (``limit=``, ``codes=``, ``n=``...).
 
         Returns
         -------
-        Window
-            The same window with only those rows and flags, and ``focus`` saying which.
+        pandas.DataFrame
+            The table; when the window is masked, its addresses (``email``) are masked and
+            address-like words in ``info`` and ``campaign_name`` too.
         """
-        frame, flags = self.frame, self.flags
-        if id_send is not None:
-            keep = (frame["id_send"] == int(id_send)).fillna(False)
-            chosen = frame[keep]
-            campaign = chosen["campaign_id"].dropna()
-            name = chosen["campaign_name"].dropna()
-            what = _("send {id_send}").format(id_send=int(id_send))
-            if len(campaign):
-                what = _("send {id_send} of {campaign}").format(
-                    id_send=int(id_send), campaign=campaign_label(campaign.iloc[0], name.iloc[0] if len(name) else None))
-            return replace(self, frame=chosen.reset_index(drop=True),
-                           flags=flags[(flags["id_send"] == int(id_send)).fillna(False)].reset_index(drop=True),
-                           focus=what, focus_reason=_("the send asked for"), id_send=int(id_send),
-                           campaign_id=int(campaign.iloc[0]) if len(campaign) else None)
-        if campaign_id is None and self.campaigns is not None and len(self.campaigns) == 1:
-            campaign_id = self.campaigns[0]
-        ranking = by_campaign(frame)
+        if name == "addresses_to_fix":
+            kwargs.setdefault("mask", self.masked)
+        table = getattr(tables, name)(self.window, *args, **kwargs)
+        if not self.masked or not isinstance(table, pd.DataFrame) or table.empty:
+            return table
+        masked = {}
+        if "email" in table and name != "addresses_to_fix":
+            masked["email"] = mask_emails(table["email"].astype("string"))
+        for column in ("info", "campaign_name"):
+            if column in table:
+                masked[column] = mask_text(table[column])
+        out = table.assign(**masked)
+        out.attrs = dict(table.attrs)
+        return out
+
+
+def open_window(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    since=None,
+    until=None,
+    campaigns: Iterable[int] | None = None,
+    mask_emails: bool = True,
+    config=None,
+) -> Shown:
+    """Open one window of the cache for a notebook: its flags and headline numbers, no rows.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Data folder (default: the project's ``data/``, see :mod:`mailkit_analysis.paths`).
+    since, until : str, date or datetime, optional
+        The window (``since <= date < until``; a bare date ``until`` includes that day;
+        naive times are Prague time). None = open.
+    campaigns : iterable of int, optional
+        Only these campaigns.
+    mask_emails : bool, default True
+        Mask every recipient address (``j***@gmail.com``) in the flag texts and in the
+        tables shown through :meth:`Shown.table`. Only set False for people allowed to
+        see the addresses.
+    config : FlagConfig or path, optional
+        Flag thresholds.
+
+    Returns
+    -------
+    Shown
+    """
+    window = Window(data_dir, since, until, campaigns)
+    found = flags_for_window(data_dir, since=since, until=until,
+                             campaigns=list(window.campaigns) if window.campaigns is not None else None,
+                             config=config)
+    flags = found.flags
+    if mask_emails:
+        flags = flags.assign(message=mask_text(flags["message"]), remedy=mask_text(flags["remedy"]))
+    return Shown(window=window, flags=flags, masked=bool(mask_emails), facts=tables.overview(window))
+
+
+def focus(shown: Shown, campaign_id: int | None = None, id_send: int | None = None) -> Shown:
+    """Narrow a window to one send, or one campaign (by default the one with the most errors).
+
+    Parameters
+    ----------
+    shown : Shown
+        What :func:`open_window` gave.
+    campaign_id : int, optional
+        The campaign (``ID_MESSAGE``); default: the window's campaign when it was opened for
+        exactly one, else the campaign with the most error rows.
+    id_send : int, optional
+        One send; wins over ``campaign_id``.
+
+    Returns
+    -------
+    Shown
+        The narrowed window with only its flags, and ``focus`` saying which.
+    """
+    window, flags = shown.window, shown.flags
+    if id_send is not None:
+        narrowed = window.narrowed(id_send=int(id_send))
+        sends = tables.by_send(narrowed, limit=1)
+        campaign = sends["campaign_id"].dropna()
+        what = _("send {id_send}").format(id_send=int(id_send))
+        if len(campaign):
+            what = _("send {id_send} of {campaign}").format(
+                id_send=int(id_send), campaign=campaign_label(campaign.iloc[0], sends["campaign_name"].iloc[0]))
+        return replace(shown, window=narrowed, facts=tables.overview(narrowed),
+                       flags=flags[(flags["id_send"] == int(id_send)).fillna(False)].reset_index(drop=True),
+                       focus=what, focus_reason=_("the send asked for"),
+                       campaign_id=int(campaign.iloc[0]) if len(campaign) else None)
+    if campaign_id is None and window.campaigns is not None and len(window.campaigns) == 1:
+        campaign_id = window.campaigns[0]
+    if campaign_id is None:
+        ranking = tables.by_campaign(window)
         ranking = ranking[ranking["campaign_id"].notna()]
-        if campaign_id is None:
-            if ranking.empty:
-                return replace(self, frame=frame.iloc[:0], flags=flags.iloc[:0], focus=_("any campaign"),
-                               focus_reason=_("no campaign had errors"))
-            top = ranking.iloc[0]
-            campaign_id = int(top["campaign_id"])
-            why = ngettext("the campaign with the most error rows in the window, {errors} of {rows} "
-                           "({n} campaign had errors)",
-                           "the campaign with the most error rows in the window, {errors} of {rows} "
-                           "({n} campaigns had errors)", len(ranking)).format(
-                errors=format_number(int(top["errors"])), rows=format_number(len(frame)), n=len(ranking))
-        else:
-            why = _("the campaign asked for")
-        campaign_id = int(campaign_id)
-        keep = (frame["campaign_id"] == campaign_id).fillna(False)
-        chosen = frame[keep]
-        names = chosen["campaign_name"].dropna()
-        label = campaign_label(campaign_id, names.iloc[0] if len(names) else None)
-        return replace(self, frame=chosen.reset_index(drop=True),
-                       flags=flags[(flags["campaign_id"] == campaign_id).fillna(False)].reset_index(drop=True),
-                       focus=label, focus_reason=why, campaign_id=campaign_id)
+        if ranking.empty:
+            nothing = window.narrowed(campaigns=[])
+            return replace(shown, window=nothing, facts=tables.overview(nothing), flags=flags.iloc[:0],
+                           focus=_("any campaign"), focus_reason=_("no campaign had errors"))
+        top = ranking.iloc[0]
+        campaign_id = int(top["campaign_id"])
+        why = ngettext("the campaign with the most error rows in the window, {errors} of {rows} "
+                       "({n} campaign had errors)",
+                       "the campaign with the most error rows in the window, {errors} of {rows} "
+                       "({n} campaigns had errors)", len(ranking)).format(
+            errors=format_number(int(top["errors"])), rows=format_number(shown.facts.get("rows", 0)),
+            n=len(ranking))
+    else:
+        why = _("the campaign asked for")
+    campaign_id = int(campaign_id)
+    narrowed = window.narrowed(campaigns=[campaign_id])
+    named = tables.by_campaign(narrowed)
+    names = named["campaign_name"].dropna()
+    label = campaign_label(campaign_id, names.iloc[0] if len(names) else None)
+    return replace(shown, window=narrowed, facts=tables.overview(narrowed),
+                   flags=flags[(flags["campaign_id"] == campaign_id).fillna(False)].reset_index(drop=True),
+                   focus=label, focus_reason=why, campaign_id=campaign_id)
 
 
 def describe_window(since: pd.Timestamp | None, until: pd.Timestamp | None,
@@ -261,72 +343,6 @@ def _until_text(stamp: pd.Timestamp) -> str:
     return format_datetime(local)
 
 
-def load_window(
-    data_dir: str | os.PathLike | None = None,
-    *,
-    since=None,
-    until=None,
-    campaigns: Iterable[int] | None = None,
-    mask_emails: bool = True,
-    config=None,
-) -> Window:
-    """Read one window of the cache with its flags and denominators.
-
-    Parameters
-    ----------
-    data_dir : path, optional
-        Data folder (default: the project's ``data/``, see :mod:`mailkit_analysis.paths`).
-    since, until : str, date or datetime, optional
-        The window (``since <= date < until``; a bare date ``until`` includes that day;
-        naive times are Prague time). None = open.
-    campaigns : iterable of int, optional
-        Only these campaigns.
-    mask_emails : bool, default True
-        Mask every recipient address (``j***@gmail.com``) in the frame and the flag texts
-        before anything is shown. Only set False for people allowed to see the addresses.
-    config : FlagConfig or path, optional
-        Flag thresholds.
-
-    Returns
-    -------
-    Window
-    """
-    campaigns = None if campaigns is None else [int(c) for c in campaigns]
-    found = flags_for_window(data_dir, since=since, until=until, campaigns=campaigns, config=config)
-    frame, flags = found.frame, found.flags
-    if mask_emails:
-        frame = mask_frame(frame)
-        flags = flags.assign(message=mask_text(flags["message"]), remedy=mask_text(flags["remedy"]))
-    since_ts, until_ts = window_bounds(since, until)
-    sends = load_sends(data_dir)
-    sends = sends[_in_window(sends, "send_date", "id_send", frame, since_ts, until_ts, campaigns)]
-    requests = load_requests(data_dir)
-    recipients = requests[["request_id", "recipients", "id_send", "campaign_id", "sent_at"]]
-    recipients = recipients[recipients["recipients"].notna()]
-    recipients = recipients[_in_window(recipients, "sent_at", "request_id", frame, since_ts, until_ts, campaigns)]
-    return Window(frame=frame, flags=flags, sends=sends.reset_index(drop=True),
-                  recipients=recipients.reset_index(drop=True), since=since_ts, until=until_ts,
-                  masked=bool(mask_emails), campaigns=campaigns)
-
-
-def _in_window(table: pd.DataFrame, when: str, key: str, frame: pd.DataFrame, since, until, campaigns) -> pd.Series:
-    """Which denominators belong to the window: sent in it (and to the chosen campaigns), or
-    named by one of its rows. Without this, a rate would divide a week's errors by every
-    recipient ever sent."""
-    times = table[when]
-    if not isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = to_prague_times(pd.to_datetime(times, errors="coerce", format="mixed"))
-    inside = pd.Series(True, index=table.index)
-    if since is not None:
-        inside &= (times >= since).fillna(False)
-    if until is not None:
-        inside &= (times < until).fillna(False)
-    if campaigns is not None:
-        inside &= table["campaign_id"].isin(campaigns).fillna(False)
-    named = table[key].isin(frame[key].dropna().unique()).fillna(False)
-    return (inside | named).to_numpy()
-
-
 # --------------------------------------------------------------------------- showing
 
 def _display(obj, **kw) -> None:
@@ -342,7 +358,7 @@ def note(text: str) -> None:
     _display(Markdown(text))
 
 
-def show_window(window: Window) -> None:
+def show_window(window: Shown) -> None:
     """Say what the window holds: its dates, rows, requests, sends and campaigns, masking."""
     masking = (_("recipient addresses masked (j***@gmail.com)") if window.masked
                else "**" + _("recipient addresses shown in full: do not share") + "**")
@@ -354,24 +370,23 @@ def show_window(window: Window) -> None:
         note(f"**{headline}** " + _("Nothing failed in this window, or the cache holds nothing for it yet "
                                     "(`make run` fills it). Every section below says so too."))
         return
-    frame = window.frame
+    facts = window.facts
     parts = [
-        ngettext("**{n}** error row", "**{n}** error rows", len(frame)),
-        ngettext("in {n} request", "in {n} requests", frame["request_id"].nunique()),
-        ngettext("{n} send", "{n} sends", frame["id_send"].nunique()),
-        ngettext("{n} campaign", "{n} campaigns", frame["campaign_id"].nunique()),
+        ngettext("**{n}** error row", "**{n}** error rows", facts["rows"]),
+        ngettext("in {n} request", "in {n} requests", facts["requests"]),
+        ngettext("{n} send", "{n} sends", facts["sends"]),
+        ngettext("{n} campaign", "{n} campaigns", facts["campaigns"]),
         ngettext("{n} problem flagged", "{n} problems flagged", len(window.flags)),
     ]
-    counts = [len(frame), frame["request_id"].nunique(), frame["id_send"].nunique(),
-              frame["campaign_id"].nunique(), len(window.flags)]
+    counts = [facts["rows"], facts["requests"], facts["sends"], facts["campaigns"], len(window.flags)]
     rows, requests, sends, campaigns, flagged = (p.format(n=format_number(c)) for p, c in zip(parts, counts))
     note(_("**{window}**: {rows} {requests}, {sends} and {campaigns}; {flagged}; {masking}.").format(
         window=window.label, rows=rows, requests=requests, sends=sends, campaigns=campaigns, flagged=flagged,
         masking=masking))
 
 
-def show_focus(window: Window) -> None:
-    """Say which campaign or send a :meth:`Window.focused` window shows, and how to pick another."""
+def show_focus(window: Shown) -> None:
+    """Say which campaign or send a :func:`focus` window shows, and how to pick another."""
     what = html.escape(window.focus or _("this choice"))
     if window.empty:
         note(_("**Nothing to drill into**: no error rows for {what} in {window}.").format(
@@ -379,7 +394,8 @@ def show_focus(window: Window) -> None:
         return
     masking = (_("recipient addresses masked") if window.masked
                else "**" + _("recipient addresses shown in full: do not share") + "**")
-    rows = ngettext("{n} error row", "{n} error rows", len(window.frame)).format(n=format_number(len(window.frame)))
+    n = window.facts["rows"]
+    rows = ngettext("{n} error row", "{n} error rows", n).format(n=format_number(n))
     note(_("**{what}**, {reason}: {rows} in {window}; {masking}. For another one, set `campaigns = [ID]` or "
            "`id_send = ID` in the parameters cell (`--campaign ID` for a report).").format(
         what=what, reason=html.escape(window.focus_reason or ""), rows=rows, window=window.label, masking=masking))
@@ -472,10 +488,13 @@ def show_table(
     if missing:
         raise KeyError(f"show_table: no column(s) {missing}; the table has {list(table.columns)}")
     shown = table[list(columns)]
-    if max_rows is not None and len(shown) > max_rows:
+    # A table asked for with a limit says in attrs["total"] how many rows there are in all.
+    total = max(int(table.attrs.get("total", len(shown))), len(shown))
+    if max_rows is not None and total > max_rows:
+        count = min(max_rows, len(shown))
         note(ngettext("The first {shown} of {total} {what}:", "The first {shown} of {total} {what}:",
-                      max_rows).format(shown=format_number(max_rows), total=format_number(len(shown)),
-                                         what=what or _("rows")))
+                      count).format(shown=format_number(count), total=format_number(total),
+                                    what=what or _("rows")))
         shown = shown.head(max_rows)
     shown = shown.rename(columns=columns)
     _display_html(_styled(shown, list(columns), wide).to_html())
@@ -575,13 +594,13 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- exports
 
-def export_name(stem: str, window: Window, made: pd.Timestamp | None = None) -> str:
+def export_name(stem: str, window: Shown, made: pd.Timestamp | None = None) -> str:
     """A readable export file name: ``addresses-to-fix_2026-11-27T0105`` (+ ``_unmasked``)."""
     made = to_prague(made if made is not None else pd.Timestamp.now(tz=PRAGUE))
     return f"{stem}_{made.strftime('%Y-%m-%dT%H%M')}" + ("" if window.masked else "_unmasked")
 
 
-def show_export(path: os.PathLike, table: pd.DataFrame, window: Window, what: str | None = None) -> None:
+def show_export(path: os.PathLike, table: pd.DataFrame, window: Shown, what: str | None = None) -> None:
     """Say where an export went (relative to the data folder, never a machine path) and
     whether its addresses are masked."""
     from pathlib import Path

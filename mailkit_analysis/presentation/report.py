@@ -201,6 +201,14 @@ def _kernel_manager_class():
             kw["env"] = env
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts a kernel before asking it to shut down; the kernel of a
+            # finished notebook is idle, and the SIGINT only makes it log "KeyboardInterrupt
+            # caught in kernel" into the report's output. A shutdown needs no interrupt.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return CredentialFreeKernelManager
 
 
