@@ -322,7 +322,7 @@ def _print_flags(flags, fmt: str, window: str) -> None:
     if flags.empty:
         print(_("No problems flagged in {window}.").format(window=window))
         return
-    print(ngettext("{n} incident in {window}:", "{n} incidents in {window}:", len(flags)).format(
+    print(ngettext("{n} problem flagged in {window}:", "{n} problems flagged in {window}:", len(flags)).format(
         n=format_number(len(flags)), window=window))
     for i, flag in enumerate(flags.itertuples(index=False), 1):
         seen = format_datetime(flag.last_seen) if not _missing(flag.last_seen) else "?"
@@ -389,13 +389,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     critical = flags[flags["severity"] == "critical"]
     if args.format == "table":
         if critical.empty:
-            others = ngettext("{n} other incident", "{n} other incidents", len(flags)).format(
+            others = ngettext("{n} other flag", "{n} other flags", len(flags)).format(
                 n=format_number(len(flags)))
-            text = _("OK: no new critical incident in {window} ({others}).") if args.new else \
-                _("OK: no critical incident in {window} ({others}).")
+            text = _("OK: no new critical problem in {window} ({others}).") if args.new else \
+                _("OK: no critical problem in {window} ({others}).")
             print(text.format(window=found.describe_window(), others=others))
         else:
-            print(ngettext("CRITICAL: {n} incident in {window}:", "CRITICAL: {n} incidents in {window}:",
+            print(ngettext("CRITICAL: {n} problem in {window}:", "CRITICAL: {n} problems in {window}:",
                            len(critical)).format(n=format_number(len(critical)), window=found.describe_window()))
             for flag in critical.itertuples(index=False):
                 print(f"  - [{_status_label(flag.status)}] {flag.message}\n    "

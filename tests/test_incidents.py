@@ -90,7 +90,7 @@ def test_check_over_the_last_two_days_names_the_ongoing_incident(quarter):
                                 & (planted.incidents["severity"] == "critical")].iloc[0]
     done = run_cli("check", "--data-dir", str(data), "--since", _two_days_before(planted))
     assert done.returncode == 1, done.stderr
-    assert done.stdout.startswith("CRITICAL: 1 incident in ")
+    assert done.stdout.startswith("CRITICAL: 1 problem in ")
     assert f"Campaign '{ongoing.campaign_name}'" in done.stdout and "still failing" in done.stdout
 
 
@@ -146,7 +146,7 @@ def test_check_exit_codes_0_2_and_4(quarter, tmp_path):
     clean = run_cli("check", "--data-dir", str(data), "--since", before, "--until", before,
                     "--campaign", str(planted.clean_campaigns[0]))
     assert clean.returncode == 0, clean.stderr
-    assert clean.stdout.startswith("OK: no critical incident in ")
+    assert clean.stdout.startswith("OK: no critical problem in ")
     usage = run_cli("check", "--data-dir", str(data), "--since", "2026-11-02", "--until", "2026-11-01")
     assert usage.returncode == 2 and usage.stderr.startswith("error: ")
     assert run_cli("check", "--max-age", "soon").returncode == 2
@@ -169,6 +169,6 @@ def test_check_new_reports_an_incident_once(quarter, tmp_path):
     assert (copy / "cache" / "check_seen.json").exists()
     second = run_cli("check", *window)
     assert second.returncode == 0, second.stdout
-    assert second.stdout.startswith("OK: no new critical incident in ")
+    assert second.stdout.startswith("OK: no new critical problem in ")
     # Without --new the ongoing incident is still there.
     assert run_cli("check", *window[:-1]).returncode == 1

@@ -132,7 +132,7 @@ class FlagConfig:
     dominant_share: float = 0.5
     unsubscribed_min_count: int = 30
     unsubscribed_min_history_sends: int = 3
-    unsubscribed_ratio: float = 6.0
+    unsubscribed_ratio: float = 10.0
     drift_weeks: int = 5
     drift_min_history_weeks: int = 3
     drift_min_rising_share: float = 0.75

@@ -57,6 +57,36 @@ _SETUP_PROBLEM = {
 }
 
 
+def _worst_domains(window, incidents: list[dict], cfg: FlagConfig, limit: int = 20) -> None:
+    """Name the worst domains in the messages of address incidents (one small query).
+
+    Only the rows of the incidents' own sends are read, so this stays cheap on any cache.
+    """
+    from .domains import suggest_domains
+
+    chosen = [i for i in incidents if i["rule"] == "addresses"][:limit]
+    if not chosen or cfg.address_top_domains <= 0:
+        return
+    requests = sorted({r for i in chosen for r in i["_request_ids"]})
+    since = min(i["first_seen"] for i in chosen)
+    with window._source() as source:
+        rows = window._rows(source, ["request_id", "email", "error_code"], since=since,
+                            codes=list(cfg.address_codes))
+        table = source.query(
+            "SELECT request_id, error_code, lower(nullif(split_part(email, '@', 2), '')) AS domain, count(*) AS n "
+            f"FROM {rows} WHERE request_id IN ({', '.join(str(int(r)) for r in requests)}) GROUP BY ALL")
+    for incident in chosen:
+        mine = table[table["request_id"].isin(incident["_request_ids"]) & (table["error_code"] == incident["error_code"])]
+        top = mine.groupby(mine["domain"].fillna(_("no domain")))["n"].sum().sort_values(
+            ascending=False, kind="stable").head(cfg.address_top_domains)
+        if top.empty:
+            continue
+        hints = suggest_domains(pd.Series(top.index, dtype="string"))
+        words = [f"{d} (-> {h}) {format_number(int(n))}" if not pd.isna(h) else f"{d} {format_number(int(n))}"
+                 for (d, n), h in zip(top.items(), hints)]
+        incident["message"] += "; " + _("worst domains: {domains}").format(domains=", ".join(words))
+
+
 def find_incidents(window, config: FlagConfig | Mapping | str | PathLike | None = None, *,
                    rules=None, lookback: pd.Timedelta | None = None, **thresholds) -> pd.DataFrame:
     """Group the problems of a window into incidents, most urgent first.
@@ -103,6 +133,8 @@ def find_incidents(window, config: FlagConfig | Mapping | str | PathLike | None 
     drifts = _drift(codes, units, cfg) if "drift" in chosen else []
     found += drifts
     addresses = _addresses(codes, units, cfg, drifts) if "addresses" in chosen else []
+    if addresses:
+        _worst_domains(window, addresses, cfg)
     found += addresses
     surges = _unsubscribed(codes, units, cfg) if "unsubscribed" in chosen else []
     found += surges
@@ -391,8 +423,10 @@ def _addresses(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, drifts
                 sends=_sends_words(group), recipients=_recipients_words(int(group["recipients"].sum())),
                 span=_span(group["first_date"].min(), group["last_date"].max()), worst=worst_words)
             latest = _latest(units, group)
-            found.append(_incident("warning", "addresses", code, campaign_id, group, units, message,
-                                   ongoing=bool(latest)))
+            incident = _incident("warning", "addresses", code, campaign_id, group, units, message,
+                                 ongoing=bool(latest))
+            incident["_request_ids"] = set(group["request_id"].dropna().astype("int64"))
+            found.append(incident)
     return found
 
 
@@ -410,7 +444,10 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
     by_campaign = table.groupby("campaign_id").agg(n=("unit", "size"), unsub=("unsub", "sum"), size=("size", "sum"))
     per_day = table.groupby(["campaign_id", "day"]).agg(unsub=("unsub", "sum"), size=("size", "sum"))
     day_usual = (per_day["unsub"] / per_day["size"]).groupby(level="campaign_id").median()
-    floor = np.maximum(np.maximum(by_campaign["unsub"] / by_campaign["size"], day_usual.reindex(by_campaign.index)),
+    # The usual share is a median (of the campaign's sends and of its days), which the surge
+    # being judged hardly moves; a mean would rise with it.
+    send_usual = (table["unsub"] / table["size"]).groupby(table["campaign_id"]).median()
+    floor = np.maximum(np.maximum(send_usual.reindex(by_campaign.index), day_usual.reindex(by_campaign.index)),
                        1e-4)
     floor = floor.where(by_campaign["n"] > cfg.unsubscribed_min_history_sends)
     # Judged per send and per day of the campaign (many small sends of one day can surge
@@ -429,7 +466,7 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
     found = []
     for campaign_id, own in chosen.groupby("campaign_id"):
         own = own.sort_values("day", kind="stable")
-        usual = by_campaign.loc[campaign_id, "unsub"] / by_campaign.loc[campaign_id, "size"]
+        usual = floor.loc[campaign_id]
         for _g, group in own.groupby(_day_groups(own["day"])):
             size = units.by_unit["size"].reindex(group["unit"].unique()).sum()
             message = _("{campaign}: {recipients} unsubscribed in {sends} ({share} of recipients, "
@@ -448,14 +485,21 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
 
 def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained: list[dict]) -> list[dict]:
     """Days on which a catalogued code was far more frequent per recipient than before."""
-    skip = set(cfg.spike_skip_codes)
-    rows = codes[codes["error_code"].notna() & codes["day"].notna()
+    # Set-up codes are never spikes: the set-up rule reports every one of their runs.
+    skip = set(cfg.spike_skip_codes) | set(cfg.setup_codes)
+    rows = codes[codes["error_code"].notna() & codes["day"].notna() & ~codes["setup_failed"].fillna(False)
                  & codes["error_code"].isin([c for c in CATALOGUE if c not in skip]).fillna(False)]
     sent = units[~units["setup_failed"] & units["day"].notna()]
-    if rows.empty or sent.empty or sent["size"].isna().any():
-        return []  # rates need the size of every send of a day; a partial total inflates them
-    days = pd.date_range(sent["day"].min(), sent["day"].max(), freq="D")
-    recipients = sent.groupby("day")["size"].sum().reindex(days).to_numpy(dtype=float)
+    if rows.empty or sent.empty:
+        return []
+    days = pd.date_range(min(sent["day"].min(), rows["day"].min()), max(sent["day"].max(), rows["day"].max()),
+                         freq="D")
+    if sent["size"].isna().any():
+        # Rates need the size of every send of a day (a partial total inflates them):
+        # without, the daily counts are compared, which cannot tell volume from a spike.
+        recipients = np.ones(len(days))
+    else:
+        recipients = sent.groupby("day")["size"].sum().reindex(days).to_numpy(dtype=float)
     found = []
     for code, own in rows.groupby(rows["error_code"].astype("int64")):
         counts = own.groupby("day")["recipients"].sum().reindex(days, fill_value=0).to_numpy(dtype=float)
