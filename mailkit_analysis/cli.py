@@ -34,6 +34,11 @@ EXIT_USAGE = 2
 EXIT_BLIND = 3  # check, flags, report: no data folder or cache, an empty cache, or a stale fetch
 EXIT_ERROR = 4  # check: any other failure (never 0 or 1, which a cron job reads as answers)
 
+#: What check judges: critical incidents come from the set-up rule alone.
+CHECK_RULES = ("setup",)
+#: History check reads before its window, so that a run that began earlier keeps its start.
+CHECK_LOOKBACK = "14D"
+
 CHECK_EXIT_CODES = """exit codes:
   0  nothing critical in the window
   1  a critical incident has a failed send inside the window (ongoing or not)
@@ -380,7 +385,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:  # a setting the user gave: a usage error
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
+    # check answers for critical incidents only: the set-up rule, with the history a run
+    # that began before the window needs (not the weeks of baselines the warnings need).
+    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns,
+                             config=args.config, rules=CHECK_RULES, lookback=CHECK_LOOKBACK)
     flags = found.flags
     if args.new:
         seen = SeenIncidents(args.data_dir)
@@ -389,11 +397,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     critical = flags[flags["severity"] == "critical"]
     if args.format == "table":
         if critical.empty:
-            others = ngettext("{n} other flag", "{n} other flags", len(flags)).format(
-                n=format_number(len(flags)))
-            text = _("OK: no new critical problem in {window} ({others}).") if args.new else \
-                _("OK: no critical problem in {window} ({others}).")
-            print(text.format(window=found.describe_window(), others=others))
+            if args.new:  # the critical incidents reported by an earlier run, still there
+                known = int((found.flags["severity"] == "critical").sum())
+                others = ngettext("{n} other flag", "{n} other flags", known).format(n=format_number(known))
+                print(_("OK: no new critical problem in {window} ({others}).").format(
+                    window=found.describe_window(), others=others))
+            else:
+                print(_("OK: no critical problem in {window}.").format(window=found.describe_window()))
         else:
             print(ngettext("CRITICAL: {n} problem in {window}:", "CRITICAL: {n} problems in {window}:",
                            len(critical)).format(n=format_number(len(critical)), window=found.describe_window()))

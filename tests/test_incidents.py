@@ -146,7 +146,7 @@ def test_check_exit_codes_0_2_and_4(quarter, tmp_path):
     clean = run_cli("check", "--data-dir", str(data), "--since", before, "--until", before,
                     "--campaign", str(planted.clean_campaigns[0]))
     assert clean.returncode == 0, clean.stderr
-    assert clean.stdout.startswith("OK: no critical problem in ")
+    assert clean.stdout.startswith("OK: no critical problem in ") and clean.stdout.strip().endswith(").")
     usage = run_cli("check", "--data-dir", str(data), "--since", "2026-11-02", "--until", "2026-11-01")
     assert usage.returncode == 2 and usage.stderr.startswith("error: ")
     assert run_cli("check", "--max-age", "soon").returncode == 2
@@ -169,6 +169,6 @@ def test_check_new_reports_an_incident_once(quarter, tmp_path):
     assert (copy / "cache" / "check_seen.json").exists()
     second = run_cli("check", *window)
     assert second.returncode == 0, second.stdout
-    assert second.stdout.startswith("OK: no new critical problem in ")
+    assert second.stdout.startswith("OK: no new critical problem in ") and "(1 other flag)" in second.stdout
     # Without --new the ongoing incident is still there.
     assert run_cli("check", *window[:-1]).returncode == 1

@@ -351,6 +351,8 @@ def flags_for_window(
     until=None,
     campaigns=None,
     config: FlagConfig | str | os.PathLike | None = None,
+    rules=None,
+    lookback=None,
 ) -> WindowFlags:
     """Find the incidents with a failed send in ``since <= date < until`` (bare dates: whole days).
 
@@ -364,6 +366,10 @@ def flags_for_window(
         Only these campaigns.
     config : FlagConfig or path, optional
         Thresholds (see :class:`~mailkit_analysis.analysis.flags.FlagConfig`).
+    rules : iterable of str, optional
+        Run only these rules (default all).
+    lookback : str or pandas.Timedelta, optional
+        History read before ``since`` (default :data:`LOOKBACK_DAYS` days).
 
     Returns
     -------
@@ -372,5 +378,5 @@ def flags_for_window(
     from .incidents import find_incidents
 
     window = Window(data_dir, since=since, until=until, campaigns=campaigns)
-    flags = find_incidents(window, config)
+    flags = find_incidents(window, config, rules=rules, lookback=pd.Timedelta(lookback) if lookback else None)
     return WindowFlags(flags, window, window.since, window.until)
