@@ -29,8 +29,23 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("mailkit_analysis")
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # an error, failed requests, or (check) a critical flag
+EXIT_FAILED = 1  # an error, failed requests, or (check) a critical incident
 EXIT_USAGE = 2
+EXIT_BLIND = 3  # check, flags, report: no data folder or cache, an empty cache, or a stale fetch
+EXIT_ERROR = 4  # check: any other failure (never 0 or 1, which a cron job reads as answers)
+
+#: What check judges: critical incidents come from the set-up rule alone.
+CHECK_RULES = ("setup",)
+#: History check reads before its window, so that a run that began earlier keeps its start.
+CHECK_LOOKBACK = "14D"
+
+CHECK_EXIT_CODES = """exit codes:
+  0  nothing critical in the window
+  1  a critical incident has a failed send inside the window (ongoing or not)
+  2  usage error (bad option, --since not before --until, bad --config)
+  3  cannot see: missing data folder or cache, empty cache, or (with --max-age) the last
+     successful fetch is older than that
+  4  any other failure (unreadable cache, internal error)"""
 
 
 def _positive(text: str) -> int:
@@ -41,6 +56,19 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
     return value
+
+
+def _duration(text: str):
+    import pandas as pd
+
+    units = {"m": "min", "h": "h", "d": "D"}
+    number, unit = text[:-1], text[-1:].lower()
+    try:
+        if unit not in units or float(number) <= 0:
+            raise ValueError
+        return pd.Timedelta(float(number), unit=units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30m, 2h or 1d") from None
 
 
 def _common() -> argparse.ArgumentParser:
@@ -132,10 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=_cmd_manifest_add)
 
     for name, text in (
-        ("flags", "list the problems found in the cached results, with remedies"),
-        ("check", "exit 1 when a critical problem falls in the window (for cron)"),
+        ("flags", "list the incidents found in the cached results, most urgent first, with remedies"),
+        ("check", "exit 1 when a critical incident falls in the window (for cron; see its exit codes)"),
     ):
-        cmd = sub.add_parser(name, parents=[common], help=text)
+        extra = {"epilog": CHECK_EXIT_CODES, "formatter_class": argparse.RawDescriptionHelpFormatter} \
+            if name == "check" else {}
+        cmd = sub.add_parser(name, parents=[common], help=text, description=text, **extra)
         _add_data_dir(cmd)
         cmd.add_argument("--since", metavar="DATE", help="window start (ISO date/time; Prague time if naive)")
         cmd.add_argument("--until", metavar="DATE", help="window end; a bare date includes that whole day")
@@ -144,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--config", metavar="FILE", help="flag thresholds (TOML or JSON)")
         cmd.add_argument("--format", choices=("table", "json", "csv"), default="table")
         _add_lang(cmd)
+        if name == "check":
+            cmd.add_argument("--max-age", type=_duration, metavar="AGE",
+                             help="exit 3 when the last successful fetch is older than this (e.g. 2h, 30m, 1d)")
+            cmd.add_argument("--new", action="store_true",
+                             help="report only incidents new or grown since the last --new run on this cache")
         cmd.set_defaults(handler=_cmd_flags if name == "flags" else _cmd_check)
 
     simulate = sub.add_parser("simulate", parents=[common], help="run the built-in Mailkit simulator")
@@ -281,7 +316,11 @@ def _print_flags(flags, fmt: str, window: str) -> None:
         print(flags_to_json(flags, indent=2))
         return
     if fmt == "csv":
-        sys.stdout.write(flags.to_csv(index=False))
+        # The list of sends is a JSON array in a CSV cell, so that a program can read it back.
+        import json
+
+        table = flags.assign(id_sends=[json.dumps(list(v)) for v in flags["id_sends"]])
+        sys.stdout.write(table.to_csv(index=False))
         return
     from .presentation.labels import severity_label
 
@@ -292,10 +331,15 @@ def _print_flags(flags, fmt: str, window: str) -> None:
         n=format_number(len(flags)), window=window))
     for i, flag in enumerate(flags.itertuples(index=False), 1):
         seen = format_datetime(flag.last_seen) if not _missing(flag.last_seen) else "?"
-        rows = ngettext("{n} row", "{n} rows", int(flag.count)).format(n=format_number(int(flag.count)))
+        sends = ngettext("{n} send", "{n} sends", len(flag.id_sends)).format(n=format_number(len(flag.id_sends)))
         print(f"\n{i}. [{severity_label(flag.severity).upper()}] {flag.message}")
-        print("   " + _("rule {rule}, {rows}, last seen {time}").format(rule=flag.rule, rows=rows, time=seen))
+        print("   " + _("rule {rule}, {status}, {sends}, last seen {time}").format(
+            rule=flag.rule, status=_status_label(flag.status), sends=sends, time=seen))
         print("   " + _("remedy: {remedy}").format(remedy=flag.remedy))
+
+
+def _status_label(status: str) -> str:
+    return _("ongoing") if status == "ongoing" else _("resolved")
 
 
 def _missing(value) -> bool:
@@ -304,30 +348,68 @@ def _missing(value) -> bool:
     return value is None or bool(pd.isna(value))
 
 
+def _blind(data_dir, max_age=None) -> int | None:
+    """Print why the cache cannot answer and return the exit code, or None when it can."""
+    from .analysis.alarm import blind_spot
+
+    problem = blind_spot(data_dir, max_age)
+    if problem is None:
+        return None
+    print(problem, file=sys.stderr)
+    return EXIT_BLIND
+
+
 def _cmd_flags(args: argparse.Namespace) -> int:
     from .analysis.window import flags_for_window
 
+    blind = _blind(args.data_dir)
+    if blind is not None:
+        return blind
     found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
     _print_flags(found.flags, args.format, found.describe_window())
     return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .analysis.alarm import SeenIncidents
     from .analysis.window import flags_for_window
 
-    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns, config=args.config)
-    critical = found.critical
+    blind = _blind(args.data_dir, args.max_age)
+    if blind is not None:
+        return blind
+    if args.config is not None:
+        from .analysis.flags import FlagConfig
+
+        try:
+            args.config = FlagConfig.from_file(args.config)
+        except (OSError, ValueError) as exc:  # a setting the user gave: a usage error
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    # check answers for critical incidents only: the set-up rule, with the history a run
+    # that began before the window needs (not the weeks of baselines the warnings need).
+    found = flags_for_window(args.data_dir, since=args.since, until=args.until, campaigns=args.campaigns,
+                             config=args.config, rules=CHECK_RULES, lookback=CHECK_LOOKBACK)
+    flags = found.flags
+    if args.new:
+        seen = SeenIncidents(args.data_dir)
+        flags = seen.new_or_grown(flags)
+        seen.remember(found.flags)
+    critical = flags[flags["severity"] == "critical"]
     if args.format == "table":
         if critical.empty:
-            others = ngettext("{n} other flag", "{n} other flags", len(found.flags)).format(
-                n=format_number(len(found.flags)))
-            print(_("OK: no critical problem in {window} ({others}).").format(
-                window=found.describe_window(), others=others))
+            if args.new:  # the critical incidents reported by an earlier run, still there
+                known = int((found.flags["severity"] == "critical").sum())
+                others = ngettext("{n} other flag", "{n} other flags", known).format(n=format_number(known))
+                print(_("OK: no new critical problem in {window} ({others}).").format(
+                    window=found.describe_window(), others=others))
+            else:
+                print(_("OK: no critical problem in {window}.").format(window=found.describe_window()))
         else:
             print(ngettext("CRITICAL: {n} problem in {window}:", "CRITICAL: {n} problems in {window}:",
                            len(critical)).format(n=format_number(len(critical)), window=found.describe_window()))
             for flag in critical.itertuples(index=False):
-                print(f"  - {flag.message}\n    " + _("remedy: {remedy}").format(remedy=flag.remedy))
+                print(f"  - [{_status_label(flag.status)}] {flag.message}\n    "
+                      + _("remedy: {remedy}").format(remedy=flag.remedy))
     else:
         _print_flags(critical, args.format, found.describe_window())
     return EXIT_FAILED if len(critical) else EXIT_OK
@@ -384,6 +466,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .presentation.report import find_notebook, render_report
 
+    blind = _blind(args.data_dir)
+    if blind is not None:
+        return blind
     notebook = find_notebook(args.notebook)
     print(f"Rendering {notebook.name} ...", file=sys.stderr, flush=True)
     path = render_report(
@@ -443,8 +528,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             log.exception("failed")
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_ERROR if args.command == "check" else EXIT_FAILED
     except ValueError as exc:
+        if args.command == "check":  # its settings were read up front: this is a failure, not usage
+            return _check_failed(args, exc)
         if args.debug:
             log.exception("failed")
         print(f"error: {exc}", file=sys.stderr)
@@ -456,6 +543,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `mailkit-analysis flags | head`: the reader left; not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - check must never fall back to 0 or 1
+        if args.command != "check":
+            raise
+        return _check_failed(args, exc)
+
+
+def _check_failed(args: argparse.Namespace, exc: Exception) -> int:
+    """One line for a check that could not run, and its own exit code (never 0 or 1)."""
+    if args.debug:
+        log.exception("failed")
+    text = " ".join(str(exc).split())
+    print(f"error: check could not run ({type(exc).__name__}: {text}); run it again with --debug "
+          "to see where", file=sys.stderr)
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,12 +23,12 @@ from typing import Iterable
 
 import pandas as pd
 
-from ..cache import load_requests, load_results, load_sends
+from ..cache import load_results
 from ..errors import WindowError
 from ..frame import RESULT_COLUMNS, conform, nullable_types
 from ..prague_time import PRAGUE_DTYPE, window_bounds
 from ..i18n import format_datetime, gettext as _
-from .flags import FlagConfig, find_flags
+from .flags import FlagConfig
 from .source import Source, prague, sql_ints, sql_time
 
 __all__ = ["Window", "WindowError", "window_bounds", "WindowFlags", "flags_for_window", "LOOKBACK_DAYS", "AFFECTED"]
@@ -304,19 +304,37 @@ class Window:
         return "mk_campaign_names"
 
 
-# --------------------------------------------------------------------------- flags (rows)
+# --------------------------------------------------------------------------- flags (incidents)
 
 @dataclass
 class WindowFlags:
-    """Flags of one window, with the frame they came from."""
+    """Incidents of one window (see :mod:`~mailkit_analysis.analysis.incidents`).
+
+    Attributes
+    ----------
+    flags : pandas.DataFrame
+        One row per incident, ongoing critical first.
+    frame : pandas.DataFrame
+        The window's result rows (read from the cache only when first asked for: a large
+        window may not fit in memory, and the incidents do not need them).
+    since, until : pandas.Timestamp or None
+        The window.
+    """
 
     flags: pd.DataFrame
-    frame: pd.DataFrame
+    window: "Window"
     since: pd.Timestamp | None
     until: pd.Timestamp | None
 
     @property
+    def frame(self) -> pd.DataFrame:
+        if "_frame" not in self.__dict__:
+            self.__dict__["_frame"] = self.window.rows()
+        return self.__dict__["_frame"]
+
+    @property
     def critical(self) -> pd.DataFrame:
+        """The critical incidents."""
         return self.flags[self.flags["severity"] == "critical"]
 
     def describe_window(self) -> str:
@@ -333,8 +351,10 @@ def flags_for_window(
     until=None,
     campaigns=None,
     config: FlagConfig | str | os.PathLike | None = None,
+    rules=None,
+    lookback=None,
 ) -> WindowFlags:
-    """Find the flags whose rows fall in ``since <= date < until`` (bare dates: whole days).
+    """Find the incidents with a failed send in ``since <= date < until`` (bare dates: whole days).
 
     Parameters
     ----------
@@ -346,24 +366,17 @@ def flags_for_window(
         Only these campaigns.
     config : FlagConfig or path, optional
         Thresholds (see :class:`~mailkit_analysis.analysis.flags.FlagConfig`).
+    rules : iterable of str, optional
+        Run only these rules (default all).
+    lookback : str or pandas.Timedelta, optional
+        History read before ``since`` (default :data:`LOOKBACK_DAYS` days).
+
+    Returns
+    -------
+    WindowFlags
     """
-    since_ts, until_ts = window_bounds(since, until)
-    read_from = since_ts - pd.Timedelta(days=LOOKBACK_DAYS) if since_ts is not None else None
-    frame = load_results(data_dir, since=read_from, until=until_ts, campaigns=campaigns)
-    requests = load_requests(data_dir)[["request_id", "recipients"]].dropna()
-    sends = load_sends(data_dir)
-    flags = find_flags(
-        frame,
-        sends=sends if len(sends) else None,
-        recipients=requests if len(requests) else None,
-        config=config,
-        now=until_ts - pd.Timedelta(microseconds=1) if until_ts is not None else None,
-    )
-    if len(flags) and since_ts is not None:
-        flags = flags[(flags["last_seen"] >= since_ts).fillna(False)]
-    if len(flags) and until_ts is not None:
-        flags = flags[(flags["first_seen"] < until_ts).fillna(False)]
-    window = frame
-    if since_ts is not None and len(window):
-        window = window[window["date"] >= since_ts]
-    return WindowFlags(flags.reset_index(drop=True), window.reset_index(drop=True), since_ts, until_ts)
+    from .incidents import find_incidents
+
+    window = Window(data_dir, since=since, until=until, campaigns=campaigns)
+    flags = find_incidents(window, config, rules=rules, lookback=pd.Timedelta(lookback) if lookback else None)
+    return WindowFlags(flags, window, window.since, window.until)

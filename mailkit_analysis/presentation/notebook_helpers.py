@@ -37,6 +37,7 @@ warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 from ..masking import mask_emails, mask_text  # noqa: E402
 from ..analysis import tables  # noqa: E402
 from ..analysis.summaries import campaign_label  # noqa: E402
+from ..analysis.incidents import SCREENFUL  # noqa: E402
 from ..analysis.window import Window, flags_for_window  # noqa: E402
 from ..prague_time import PRAGUE, to_prague  # noqa: E402
 from ..i18n import (  # noqa: E402
@@ -512,15 +513,16 @@ def _severity_style(value) -> str:
            " font-size: 11px; letter-spacing: 0.03em; text-align: center;"
 
 
-def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30, empty: str | None = None) -> None:
-    """Show problem flags with their remedies, most severe first.
+def show_flags(flags: pd.DataFrame, *, max_rows: int | None = SCREENFUL, empty: str | None = None) -> None:
+    """Show the incidents with their remedies, what needs action now first.
 
     Parameters
     ----------
     flags : pandas.DataFrame
-        What :func:`mailkit_analysis.analysis.flags.find_flags` (or a :class:`Window`) holds.
-    max_rows : int or None, default 30
-        Show the first flags only, and say how many there are.
+        What :func:`mailkit_analysis.analysis.flags.find_flags` (or a :class:`Window`) holds,
+        in its order (ongoing critical first).
+    max_rows : int or None, default 15
+        Show the first screenful only, and say how many more there are.
     empty : str, optional
         The sentence shown when there is no flag (default: "No problems flagged in this
         window." in the notebook's language).
@@ -528,20 +530,25 @@ def show_flags(flags: pd.DataFrame, *, max_rows: int | None = 30, empty: str | N
     if flags is None or flags.empty:
         note(empty or _("No problems flagged in this window."))
         return
-    columns = {"severity": _("Severity"), "message": _("Problem"), "remedy": _("What to do"),
-               "count": _("Rows"), "last_seen": _("Last seen")}
-    shown = flags[list(columns)]
-    if max_rows is not None and len(shown) > max_rows:
-        note(ngettext("The first {shown} of {total} flags (critical first):",
-                      "The first {shown} of {total} flags (critical first):", max_rows).format(
-            shown=format_number(max_rows), total=format_number(len(shown))))
+    columns = {"severity": _("Severity"), "status": _("Status"), "message": _("Problem"), "remedy": _("What to do"),
+               "sends": _("Sends"), "recipients": _("Recipients"), "last_seen": _("Last seen")}
+    shown = flags[[c for c in columns if c in flags.columns]]
+    columns = {c: t for c, t in columns.items() if c in shown.columns}
+    more = len(shown) - max_rows if max_rows is not None else 0
+    if more > 0:
         shown = shown.head(max_rows)
+    if "status" in shown:
+        shown = shown.assign(status=[_("ongoing") if v == "ongoing" else _("resolved") for v in shown["status"]])
     # The colour follows the value programs read; the text is the reader's word for it.
     colours = [_severity_style(v) for v in shown["severity"]]
     shown = shown.rename(columns=columns)
     styler = _styled(shown, list(columns), wide=(columns["message"], columns["remedy"]))
     styler = styler.apply(lambda column: colours, subset=[columns["severity"]])
     _display_html(styler.to_html())
+    if more > 0:
+        note(ngettext("… and {n} more incident (see `window.flags`, or `mailkit-analysis flags`).",
+                      "… and {n} more incidents (see `window.flags`, or `mailkit-analysis flags`).", more).format(
+            n=format_number(more)))
 
 
 def show_chart(plot: Callable, data, *, empty: str | None = None, alt: str | None = None, **kwargs) -> None:
