@@ -328,3 +328,20 @@ def test_config_replace_and_defaults():
     config = FlagConfig().replace(spike_k=2)
     assert config.spike_k == 2.0 and FlagConfig().spike_k == 5.0
     assert FlagConfig().setup_codes == (1, 4, 5, 7, 8)
+
+
+def test_unsubscribe_surge_stands_above_the_campaigns_ordinary_range_not_only_its_median():
+    """A newsletter whose sends often lose ~1.5 % is not surging at 1.5 %; at 20 % it is."""
+    builder = ResultsBuilder(seed=5)
+    for day in range(28):
+        for k in range(2):
+            send = builder.send(103, "Newsletter", day, 3000, hour=8 + 4 * k)
+            # Most sends lose ~0.1 %, one in three ~1.5 % (an older part of the list).
+            rate = 0.015 if (2 * day + k) % 3 == 0 else 0.001
+            builder.errors(send, 6, int(builder.rng.binomial(3000, rate)))
+    quiet = find_flags(builder.frame(), builder.sends_frame(), rules=["unsubscribed"])
+    assert quiet.empty, quiet[["message"]]
+    loud = builder.send(103, "Newsletter", 20, 3000, hour=18)
+    builder.errors(loud, 6, 600)
+    flag = _only(find_flags(builder.frame(), builder.sends_frame(), rules=["unsubscribed"]), rule="unsubscribed")
+    assert flag["id_send"] == loud.id_send and flag["recipients"] == 600

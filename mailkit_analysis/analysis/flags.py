@@ -105,6 +105,11 @@ class FlagConfig:
     unsubscribed_ratio : float
         The floor on the multiple: a surge is at least this multiple of the campaign's
         usual unsubscribed share.
+    unsubscribed_ordinary_quantile : float
+        The quantile of a campaign's per-send unsubscribed shares taken as the top of its
+        ordinary range.
+    unsubscribed_ordinary_ratio : float
+        A surge is also at least this multiple of that top of the ordinary range.
     drift_weeks : int
         Weeks, ending at the campaign's latest send, over which a drift climbs.
     drift_min_history_weeks : int
@@ -133,6 +138,8 @@ class FlagConfig:
     unsubscribed_min_count: int = 30
     unsubscribed_min_history_sends: int = 3
     unsubscribed_ratio: float = 10.0
+    unsubscribed_ordinary_quantile: float = 0.75
+    unsubscribed_ordinary_ratio: float = 3.0
     drift_weeks: int = 5
     drift_min_history_weeks: int = 3
     drift_min_rising_share: float = 0.75

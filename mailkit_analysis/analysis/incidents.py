@@ -456,6 +456,11 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
     send_usual = (table["unsub"] / table["size"]).groupby(table["campaign_id"]).median()
     floor = np.maximum(np.maximum(send_usual.reindex(by_campaign.index), day_usual.reindex(by_campaign.index)),
                        1e-4)
+    # A campaign whose sends often lose a percent of their list (a newsletter to an old list)
+    # has a wide ordinary range; a surge stands above that range too, not only above the
+    # median, or every ordinary bad week of such a campaign would alarm.
+    ordinary = (table["unsub"] / table["size"]).groupby(table["campaign_id"]).quantile(cfg.unsubscribed_ordinary_quantile)
+    floor = np.maximum(floor, ordinary.reindex(by_campaign.index) * cfg.unsubscribed_ordinary_ratio / cfg.unsubscribed_ratio)
     floor = floor.where(by_campaign["n"] > cfg.unsubscribed_min_history_sends)
     # Judged per send and per day of the campaign (many small sends of one day can surge
     # together where none alone clears the floor on the count).
