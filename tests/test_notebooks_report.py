@@ -401,6 +401,56 @@ def test_czech_reports_speak_czech_in_utf8_with_czech_numbers_and_dates(rendered
     assert '<html lang="en">' in english and "Report obsahuje" not in english
 
 
+def _markdown_sentences(notebook: Path, lang: str) -> list[str]:
+    """The prose of the notebook's Markdown cells tagged ``lang-<lang>``: lines of some length,
+    without Markdown marks (what a reader would see as a sentence of the report)."""
+    nb = nbformat.read(notebook, as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and f"lang-{lang}" in cell.metadata.get("tags", []) \
+                and "lab-only" not in cell.metadata.get("tags", []):
+            for line in cell.source.splitlines():
+                text = re.sub(r"\s+", " ", re.sub(r"`|\*\*|^#+", "", line)).strip()
+                for piece in re.split(r"[;:(),]", text):
+                    if len(piece.strip()) >= 20:
+                        out.append(piece.strip())
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CZECH))
+def test_czech_report_holds_no_english_prose_of_notebook_or_catalogue(rendered, name, cache_dir):
+    """The Czech report keeps the Czech twins of the Markdown cells, none of the English ones,
+    and none of the catalogue's English texts (except those whose Czech text is the same)."""
+    from babel.messages.pofile import read_po
+
+    import mailkit_analysis
+
+    notebook = find_notebook(CZECH[name])
+    def words(markup: str) -> str:  # the text a reader sees, tags out, spaces as one
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", _visible(markup))))
+
+    czech = words(rendered.html[name])  # flag texts included: they speak Czech too
+    english = words(rendered.html[CZECH[name]])
+    english_prose, czech_prose = _markdown_sentences(notebook, "en"), _markdown_sentences(notebook, "cs")
+    assert english_prose and czech_prose
+    assert not [s for s in english_prose if s in czech], "English Markdown in a Czech report"
+    assert all(s in czech for s in czech_prose) and not [s for s in czech_prose if s in english]
+    po = Path(mailkit_analysis.__file__).parent / "locale" / "cs" / "LC_MESSAGES" / "mailkit_analysis.po"
+    with po.open("rb") as handle:
+        catalogue = read_po(handle)
+    leaked = []
+    for message in catalogue:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        texts = message.string if isinstance(message.string, tuple) else (message.string,)
+        for msgid in ids:
+            # Whole texts only (a placeholder's value varies), of a length a reader would read.
+            if not msgid or "{" in msgid or len(msgid) < 16 or msgid in texts:
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(html.unescape(msgid))}(?![\w-])", czech):
+                leaked.append(msgid)
+    assert not leaked, f"English catalogue texts in the Czech {name}: {leaked[:5]}"
+
+
 def test_czech_overview_tables_and_values(rendered):
     visible = html.unescape(_visible(rendered.html["overview_cs"]))
     for heading in ("Závažnost", "Problém", "Co udělat", "Naposledy"):
