@@ -345,3 +345,8 @@ def test_unsubscribe_surge_stands_above_the_campaigns_ordinary_range_not_only_it
     builder.errors(loud, 6, 600)
     flag = _only(find_flags(builder.frame(), builder.sends_frame(), rules=["unsubscribed"]), rule="unsubscribed")
     assert flag["id_send"] == loud.id_send and flag["recipients"] == 600
+
+
+def test_a_quantile_above_one_is_a_config_error_naming_it():
+    with pytest.raises(ValueError, match="unsubscribed_ordinary_quantile is a quantile"):
+        FlagConfig(unsubscribed_ordinary_quantile=1.5)

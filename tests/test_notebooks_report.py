@@ -367,7 +367,7 @@ CZECH_TITLES = {"overview_cs": "Chyby rozesílek Mailkitu: přehled",
 
 
 def _without_flag_messages(visible: str, cache_dir: Path) -> str:
-    """The flag texts are written by the flag rules, which do not speak Czech yet."""
+    """The visible text without the flag texts (whose dates and numbers other tests check)."""
     from mailkit_analysis.i18n import language
 
     with language("cs"):  # the messages name codes by their Czech labels

@@ -167,6 +167,9 @@ class FlagConfig:
             raise ValueError("spike_window_days must be at least 1")
         if self.drift_weeks < 2:
             raise ValueError("drift_weeks must be at least 2")
+        if self.unsubscribed_ordinary_quantile > 1:
+            raise ValueError("unsubscribed_ordinary_quantile is a quantile: a number from 0 to 1, "
+                             f"not {self.unsubscribed_ordinary_quantile}")
 
     def replace(self, **changes) -> "FlagConfig":
         """Return a copy with some thresholds changed (unknown names raise ValueError)."""
