@@ -175,9 +175,9 @@ def test_sigkill_mid_fetch_leaves_a_readable_cache_and_rerun_completes_it(accoun
     expected = baseline[1].frame[baseline[1].frame["request_id"].isin(manifest["request_id"])]
     manifest_path = tmp_path / "manifest.parquet"
     manifest.to_parquet(manifest_path)
-    # 20 ms per call with 4 workers: at least 0.5 s between the last trial's kill point and
+    # 60 ms per call with 4 workers: at least 1.5 s between the last trial's kill point and
     # the end of the run, far more than the 0.1 s polling interval below.
-    with MailkitSimulator(account, clock=lambda: ANCHOR, faults=FaultConfig(latency_ms=20)) as slow:
+    with MailkitSimulator(account, clock=lambda: ANCHOR, faults=FaultConfig(latency_ms=60)) as slow:
         for trial, wait_rows in enumerate((1, 60, 150, 200)):
             data = tmp_path / f"trial{trial}"
             proc = subprocess.Popen(
