@@ -88,6 +88,40 @@ def test_every_czech_text_is_translated_with_the_same_placeholders():
     assert not problems, "\n".join(problems)
 
 
+
+#: Every language with a catalogue (English is the source).
+TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT_LANGUAGE]
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_language_has_a_complete_catalogue_with_its_plural_forms(lang):
+    """What a new language needs (README, "Languages"), named by what is missing."""
+    from babel.messages.plurals import get_plural
+
+    po = ROOT / "mailkit_analysis" / "locale" / lang / "LC_MESSAGES" / "mailkit_analysis.po"
+    assert po.is_file(), f"{lang}: no catalogue {po.relative_to(ROOT)} (see README, Languages)"
+    with po.open("rb") as stream:
+        catalog = read_po(stream, locale=lang)
+    assert str(catalog.locale) == lang
+    assert catalog.num_plurals == get_plural(lang).num_plurals, f"{lang}: Plural-Forms differs from CLDR's"
+    template = extract_template(ROOT / "mailkit_analysis", ROOT / "notebooks")
+    marked = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in template if m.id}
+    held = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id}
+    assert not marked - held, f"{lang}: run scripts/update_catalogue.py, then translate: {sorted(marked - held)[:5]}"
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings) or len(strings) != (catalog.num_plurals if len(ids) > 1 else 1):
+            problems.append(f"untranslated: {ids[0]!r}")
+        elif any(set(re.findall(r"\{\w+\}", text)) != set(re.findall(r"\{\w+\}", ids[-1])) for text in strings):
+            problems.append(f"placeholders differ: {ids[0]!r}")
+    assert not problems, f"{lang}:\n" + "\n".join(problems)
+    assert i18n.translation(lang).gettext("Severity") not in ("", None)
+
+
 @pytest.mark.parametrize("count, word", [(1, "problém"), (3, "problémy"), (4, "problémy"), (5, "problémů"),
                                          (22, "problémů"), (0, "problémů")])
 def test_czech_plural_forms(count, word):
