@@ -50,7 +50,7 @@ from ..i18n import (  # noqa: E402
     ngettext,
     set_language,
 )
-from .labels import VALUE_CONTEXTS, value_label  # noqa: E402
+from .labels import VALUE_CONTEXTS, first_of_line, heading_label, sentence_label, value_label  # noqa: E402
 from .palette import SEVERITY_COLOURS  # noqa: E402
 
 __all__ = [
@@ -482,9 +482,9 @@ def show_table(
         What a row is, plural, for the "first N of M" sentence (default: "rows").
     """
     if table is None or table.empty:
-        note(empty or _("Nothing to show for this window."))
+        note(sentence_label(empty) if empty else _("Nothing to show for this window."))
         return
-    columns = dict(columns) if columns else {c: c for c in table.columns}
+    columns = {c: heading_label(t) for c, t in (columns or {c: c for c in table.columns}).items()}
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise KeyError(f"show_table: no column(s) {missing}; the table has {list(table.columns)}")
@@ -493,12 +493,10 @@ def show_table(
     total = max(int(table.attrs.get("total", len(shown))), len(shown))
     if max_rows is not None and total > max_rows:
         count = min(max_rows, len(shown))
-        note(ngettext("The first {shown} of {total} {what}:", "The first {shown} of {total} {what}:",
-                      count).format(shown=format_number(count), total=format_number(total),
-                                    what=what or _("rows")))
+        note(first_of_line(count, total, what))
         shown = shown.head(max_rows)
     shown = shown.rename(columns=columns)
-    _display_html(_styled(shown, list(columns), wide).to_html())
+    _display_html(_styled(shown, list(columns), map(heading_label, wide)).to_html())
 
 
 def _display_html(markup: str) -> None:
@@ -528,7 +526,7 @@ def show_flags(flags: pd.DataFrame, *, max_rows: int | None = SCREENFUL, empty: 
         window." in the notebook's language).
     """
     if flags is None or flags.empty:
-        note(empty or _("No problems flagged in this window."))
+        note(sentence_label(empty) if empty else _("No problems flagged in this window."))
         return
     columns = {"severity": _("Severity"), "status": _("Status"), "message": _("Problem"), "remedy": _("What to do"),
                "sends": _("Sends"), "recipients": _("Recipients"), "last_seen": _("Last seen")}
@@ -574,7 +572,7 @@ def show_chart(plot: Callable, data, *, empty: str | None = None, alt: str | Non
     import matplotlib.pyplot as plt
 
     if data is None or len(data) == 0:
-        note(empty or _("Nothing to draw: no error rows in this window."))
+        note(sentence_label(empty) if empty else _("Nothing to draw: no error rows in this window."))
         return
     ax = plot(data, **kwargs)
     figure = ax.figure
