@@ -1,5 +1,5 @@
 """Tables as a reader sees them: headings, values, the "first N of M" line and the sentences for
-an empty table or chart in the report's language."""
+an empty table or chart in the report's language; whole-number counts without decimals."""
 from __future__ import annotations
 
 import ast
@@ -95,6 +95,25 @@ def test_first_of_line_in_czech_plural_forms_with_the_genitive(shown_rows, total
         assert labels.first_of_line(shown_rows, total, "domains") == f"{first} domén:"
         assert labels.first_of_line(shown_rows, total) == f"{first} záznamů:"
     assert labels.first_of_line(shown_rows, total, "domains") == f"The first {shown_rows} of {total} domains:"
+
+
+def test_whole_number_floats_show_as_integers(shown):
+    # Counts with a gap (a send without a delivery report) arrive as floats.
+    table = pd.DataFrame({"id_send": [53778.0, 52219.0, 53267.0], "recipients": [109.0, float("nan"), 1234.0],
+                          "delivered": [109.0, 0.0, 1200.0], "ratio": [1.5, 2.0, 0.25]})
+    with i18n.language("cs"):
+        nbh.show_table(table, {"id_send": "Send", "recipients": "Recipients", "delivered": "Delivered",
+                               "ratio": "ratio"})
+    nbh.show_table(table)
+    czech, english = shown
+    cells = lambda markup: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td\b[^>]*>(.*?)</td>",  # noqa: E731
+                                                                               markup, re.S)]
+    assert cells(czech)[:4] == ["53778", "109", "109", "1,50"]
+    assert f"1{NBSP}234" in cells(czech) and f"1{NBSP}200" in cells(czech) and i18n.EMPTY in cells(czech)
+    assert cells(english)[:4] == ["53778", "109", "109", "1.50"] and "1,234" in cells(english)
+    assert "109,00" not in czech and "109.00" not in english and "0,00" not in czech
+    assert "2,00" in cells(czech) and "0,25" in cells(czech)  # a column of fractions keeps its decimals
+    assert _headings(czech)[:3] == ["Rozesílka", "Příjemci", "Doručeno"]
 
 
 def test_empty_table_chart_and_flags_say_so_in_the_language(shown):

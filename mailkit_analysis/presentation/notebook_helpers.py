@@ -416,6 +416,8 @@ def _formatter(series: pd.Series, column: str) -> Callable:
         return lambda v: _EMPTY if pd.isna(v) else format_number(int(v))
     if pd.api.types.is_integer_dtype(series.dtype):
         return lambda v: _EMPTY if pd.isna(v) else str(int(v))  # ids: no thousands separator
+    if pd.api.types.is_float_dtype(series.dtype) and _whole(series):  # counts with gaps: 109, not 109,00
+        return _formatter(series.astype("Int64"), column)
     if pd.api.types.is_float_dtype(series.dtype):
         return lambda v: _EMPTY if pd.isna(v) else format_number(float(v), decimals=2)
     if column in VALUE_CONTEXTS or column in ("campaign", "domain", "campaign_name"):
@@ -423,6 +425,11 @@ def _formatter(series: pd.Series, column: str) -> Callable:
         return lambda v: _EMPTY if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) \
             else value_label(column, v)
     return lambda v: _EMPTY if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+
+def _whole(series: pd.Series) -> bool:
+    values = series.dropna()
+    return len(values) > 0 and bool((values % 1 == 0).all())  # inf % 1 is NaN: not whole
 
 
 def _is_text(series: pd.Series) -> bool:
