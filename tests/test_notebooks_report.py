@@ -451,6 +451,43 @@ def test_czech_report_holds_no_english_prose_of_notebook_or_catalogue(rendered, 
     assert not leaked, f"English catalogue texts in the Czech {name}: {leaked[:5]}"
 
 
+def _table_headings(markup: str) -> set[str]:
+    return {html.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+            for h in re.findall(r"<th\b[^>]*>(.*?)</th>", markup, re.S)} - {""}
+
+
+@pytest.mark.parametrize("name", sorted(CZECH))
+def test_czech_report_tables_have_czech_headings_values_and_counts(rendered, name):
+    """The notebooks name their headings in English; the Czech report shows none of them, nor an
+    English reason of an address, nor an English "first N of M" line, nor a count as 109,00."""
+    from mailkit_analysis.i18n import language
+    from mailkit_analysis.presentation import labels
+
+    czech, english = rendered.html[name], rendered.html[CZECH[name]]
+    with language("cs"):
+        translated = {h for h in labels._HEADINGS if labels.heading_label(h) != h}
+    assert _table_headings(english) & translated, "the English report lost its headings"
+    left = _table_headings(czech) & translated
+    assert not left, f"English table headings in the Czech {name}: {sorted(left)}"
+    visible = html.unescape(_visible(czech))
+    assert not re.search(r"\bThe first \d|\bof [\d\xa0]+ \w+:", visible)
+    assert not re.search(r"<td\b[^>]*>[\d\xa0]+,00</td>", czech), "a whole-number count with decimals"
+    if name == "quality_cs":
+        assert re.search(r"Prvních 20 z [\d\xa0]+ adres:", visible) and "Důvod" in _table_headings(czech)
+        assert "pravděpodobný překlep: " in visible and "likely typo" not in visible
+        assert "invalid format" not in visible and "likely typo: " in html.unescape(english)
+
+
+def test_exports_keep_the_program_values_whatever_the_report_language(rendered, cache_dir):
+    """The Czech quality report wrote its CSV too: reasons and columns stay English."""
+    exports = sorted((cache_dir / "exports").glob("addresses-to-fix_*.csv"))
+    assert exports
+    for path in exports:
+        table = pd.read_csv(path)
+        assert list(table.columns[:2]) == ["email", "reason"]
+        assert table["reason"].str.match(r"likely typo: .+ \u2192 .+|invalid format$").all(), path.name
+
+
 def test_czech_overview_tables_and_values(rendered):
     visible = html.unescape(_visible(rendered.html["overview_cs"]))
     for heading in ("Závažnost", "Problém", "Co udělat", "Naposledy"):
