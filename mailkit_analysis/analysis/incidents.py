@@ -218,9 +218,6 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
             "EXISTS (SELECT 1 FROM failed f WHERE f.request_id IS NOT DISTINCT FROM n.request_id) AS setup_failed, "
             "coalesce(n.unit = max(n.unit) OVER (PARTITION BY n.campaign_id), false) AND n.campaign_id IS NOT NULL "
             "AS latest, (n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM numbered n")
-        unit_table = source.arrow(
-            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed, latest "
-            "FROM mk_units ORDER BY unit")
         # The latest name of each campaign: a few hundred names, not one string per send.
         names = source.arrow(
             "SELECT campaign_id, arg_max(campaign_name, unit) AS campaign_name FROM mk_units "
@@ -232,6 +229,12 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
             "c.recipients, u.unit FROM mk_codes c JOIN (SELECT unit, request_id FROM mk_units WHERE has_rows) u "
             "ON c.request_id IS NOT DISTINCT FROM u.request_id "
             "ORDER BY c.request_id, c.id_send NULLS FIRST, c.error_code NULLS LAST")
+        # Each temp table is dropped once read: DuckDB's memory and the answers' add up.
+        source.con.execute("DROP TABLE mk_codes")
+        unit_table = source.arrow(
+            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed, latest "
+            "FROM mk_units ORDER BY unit")
+        source.con.execute("DROP TABLE mk_units")
     units = pd.DataFrame({
         "unit": _ints(unit_table["unit"]),
         "request_id": unit_table["request_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
@@ -421,7 +424,9 @@ def _setup(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[di
 
 def _drift(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     """Campaigns whose weekly invalid-address share climbed over the last weeks."""
-    sent = units[~units["setup_failed"] & units["campaign_id"].notna() & units["sent_at"].notna()]
+    # Only the columns used: each copy of a million units costs a hundred megabytes.
+    sent = units.loc[~units["setup_failed"] & units["campaign_id"].notna() & units["sent_at"].notna(),
+                     ["campaign_id", "sent_at", "unit", "size", "latest"]]
     if sent.empty:
         return []
     end = sent["sent_at"].max()
@@ -514,7 +519,8 @@ def _addresses(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, drifts
 def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     """Sends and campaign-days far above the campaign's usual unsubscribed share."""
     rows = codes[(codes["error_code"] == 6).fillna(False)]
-    sent = units[~units["setup_failed"] & units["campaign_id"].notna() & units["size"].notna()]
+    sent = units.loc[~units["setup_failed"] & units["campaign_id"].notna() & units["size"].notna(),
+                     ["campaign_id", "unit", "day", "size"]]
     if rows.empty or sent.empty:
         return []
     per_unit = rows.groupby("unit")["recipients"].sum()
@@ -573,7 +579,7 @@ def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained
     skip = set(cfg.spike_skip_codes) | set(cfg.setup_codes)
     rows = codes[codes["error_code"].notna() & codes["day"].notna() & ~codes["setup_failed"].fillna(False)
                  & codes["error_code"].isin([c for c in CATALOGUE if c not in skip]).fillna(False)]
-    sent = units[~units["setup_failed"] & units["day"].notna()]
+    sent = units.loc[~units["setup_failed"] & units["day"].notna(), ["day", "size"]]
     if rows.empty or sent.empty:
         return []
     days = pd.date_range(min(sent["day"].min(), rows["day"].min()), max(sent["day"].max(), rows["day"].max()),
