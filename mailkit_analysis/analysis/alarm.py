@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import write_text_atomic
 from ..cache.store import ResultsStore
-from ..i18n import gettext as _
+from ..i18n import format_datetime, gettext as _
 from ..paths import CachePaths
 
 __all__ = ["blind_spot", "last_fetch", "SeenIncidents", "STATE_FILE"]
@@ -66,7 +66,8 @@ def blind_spot(data_dir: str | os.PathLike | None = None, max_age: pd.Timedelta 
         latest = last_fetch(data_dir)
         now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
         if latest is None or now - latest > max_age:
-            when = latest.strftime("%Y-%m-%d %H:%M UTC") if latest is not None else _("never")
+            # Prague time in the language's own format, like every other time the toolkit shows.
+            when = format_datetime(latest) if latest is not None else _("never")
             return _("cannot see: the last successful fetch was {when}, longer ago than --max-age; "
                      "check the fetch job and run 'mailkit-analysis fetch --data-dir {folder}'").format(
                 when=when, folder=shown)

@@ -32,10 +32,12 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..codes import CATALOGUE, UNKNOWN, lookup
 from ..i18n import N_, format_number, format_percent, format_skeleton, format_time, gettext as _, ngettext
 from ..prague_time import PRAGUE_DTYPE, to_prague_times
+from .source import prague
 from .flags import FLAG_COLUMNS, RULES, FlagConfig, _resolve_config, _rolling_baseline
 
 __all__ = ["find_incidents", "order_incidents", "STATUSES", "SCREENFUL"]
@@ -124,9 +126,7 @@ def find_incidents(window, config: FlagConfig | Mapping | str | PathLike | None 
     if unknown:
         raise ValueError(f"unknown flag rule(s) {unknown}; known: {list(RULES)}")
     lookback = pd.Timedelta(days=LOOKBACK_DAYS) if lookback is None else pd.Timedelta(lookback)
-    codes = window.send_codes(lookback)
-    units = _units(window.sends(lookback), codes, cfg.setup_codes)
-    codes = codes.merge(units[["request_id", "unit", "day", "size", "setup_failed"]], on="request_id", how="left")
+    codes, units = _inputs(window, lookback, cfg.setup_codes)
     found: list[dict] = []
     if "setup" in chosen:
         found += _setup(codes, units, cfg)
@@ -168,36 +168,111 @@ def order_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- inputs
 
-def _units(sends: pd.DataFrame, codes: pd.DataFrame, setup_codes) -> pd.DataFrame:
-    """One row per request (or lone send): campaign, send time, day, size, latest-of-campaign."""
-    units = sends.copy()
-    units["unit"] = np.arange(len(units))
-    # A request missing from sends() cannot happen (it lists every request with rows), but
-    # the requests of the aggregate are the ones the rules need: keep them whatever happens.
-    missing = codes.loc[~codes["request_id"].isin(units["request_id"].dropna()), ["request_id", "id_send",
-                                                                               "campaign_id", "first_date"]]
-    if len(missing):
-        extra = missing.groupby("request_id", as_index=False).agg(
-            id_send=("id_send", "max"), campaign_id=("campaign_id", "max"), sent_at=("first_date", "min"))
-        extra["unit"] = np.arange(len(units), len(units) + len(extra))
-        units = pd.concat([units, extra], ignore_index=True)
-    units["sent_at"] = units["sent_at"].astype(PRAGUE_DTYPE)
-    units["day"] = units["sent_at"].dt.normalize()
-    units["size"] = units["send_count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    units.loc[~(units["size"] > 0), "size"] = np.nan
-    # A send failed on a set-up code reached none of its recipients: its size would only
-    # dilute the rates of the other rules.
-    failed = codes.loc[codes["error_code"].isin(list(setup_codes)).fillna(False), "request_id"]
-    units["setup_failed"] = units["request_id"].isin(failed).fillna(False).astype(bool)
-    units = units.sort_values(["sent_at", "unit"], kind="stable").reset_index(drop=True)
-    latest = units[units["campaign_id"].notna()].groupby("campaign_id")["unit"].last()
-    units["latest"] = units["unit"].isin(latest.to_numpy())
-    # Looked up once per incident: a scan of a million units each time would cost minutes.
-    # The latest name of each campaign (only a few hundred: never iterate a million rows).
-    named = units[units["campaign_id"].notna() & units["campaign_name"].notna()].drop_duplicates(
-        "campaign_id", keep="last")
-    return _Units(units, dict(zip(named["campaign_id"].astype("int64"), named["campaign_name"])),
-                  units.set_index("unit")[["sent_at", "size", "latest"]])
+def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, "_Units"]:
+    """The two aggregates the rules read, from one pass over the window's rows.
+
+    ``codes``: one row per (request, send, code) as :meth:`Window.send_codes` has them, with
+    the request's ``unit``, ``day``, ``size`` and ``setup_failed``. ``units``: one row per
+    request (or lone send) as :meth:`Window.sends` lists them, in send order (``unit`` is
+    the position), with its ``day``, ``size`` (recipients sent, NaN when not known),
+    ``setup_failed`` and ``latest`` (its campaign's latest send).
+
+    Both are built inside DuckDB on one connection: the rows are scanned once, into the
+    per-code aggregate, and the per-request one is derived from it; the join, the order and
+    the flags are SQL too, so a year of a large account reaches pandas as two frames of
+    numbers (campaign names come as a dict, not a string per request).
+    """
+    from .window import AFFECTED
+
+    infinity = "'infinity'::TIMESTAMPTZ"
+    start = window._start(lookback)
+    setup = ", ".join(str(int(c)) for c in setup_codes) or "NULL"
+    with window._source() as source:
+        rows = window._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
+                                     "campaign_id", "campaign_name"], since=start)
+        # The sends SQL reads the sends twice (for requests and for lone sends): once is enough.
+        source.materialize("mk_sends")
+        source.con.execute(
+            "CREATE TEMP TABLE mk_codes AS SELECT max(campaign_id) AS campaign_id, "
+            f"arg_min(campaign_name, coalesce(date, {infinity})) FILTER (WHERE campaign_name IS NOT NULL) "
+            "AS campaign_name, "
+            f"min(coalesce(date, {infinity})) FILTER (WHERE campaign_name IS NOT NULL) AS name_date, "
+            "request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
+            f"count(*) AS rows, {AFFECTED} AS recipients FROM {rows} GROUP BY request_id, id_send, error_code")
+        # What Window.sends() computes from the rows, computed from their aggregate: the
+        # same request, send, campaign, first date and row count per request.
+        seen = ("(SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id, "
+                "arg_min(campaign_name, name_date) FILTER (WHERE campaign_name IS NOT NULL) AS campaign_name, "
+                "min(first_date) AS first_date, sum(rows)::BIGINT AS rows FROM mk_codes GROUP BY request_id)")
+        # A request that failed on a set-up code reached none of its recipients: its size
+        # would only dilute the rates of the other rules.
+        source.con.execute(
+            "CREATE TEMP TABLE mk_units AS WITH sends AS ("
+            f"{window._sends_sql(source, start, seen=seen)}), "
+            "numbered AS (SELECT row_number() OVER (ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send) - 1 "
+            "AS unit, * FROM sends), "
+            f"failed AS (SELECT DISTINCT request_id FROM mk_codes WHERE error_code IN ({setup})) "
+            "SELECT n.unit, n.request_id, n.id_send, n.campaign_id, n.campaign_name, n.sent_at, "
+            "date_trunc('day', n.sent_at) AS day, "
+            "CASE WHEN n.send_count > 0 THEN n.send_count::DOUBLE END AS size, "
+            "EXISTS (SELECT 1 FROM failed f WHERE f.request_id IS NOT DISTINCT FROM n.request_id) AS setup_failed, "
+            "coalesce(n.unit = max(n.unit) OVER (PARTITION BY n.campaign_id), false) AND n.campaign_id IS NOT NULL "
+            "AS latest, (n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM numbered n")
+        # The latest name of each campaign: a few hundred names, not one string per send.
+        names = source.arrow(
+            "SELECT campaign_id, arg_max(campaign_name, unit) AS campaign_name FROM mk_units "
+            "WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL GROUP BY campaign_id")
+        # Every aggregate row has its request's unit: the units list each request with rows
+        # (a request without an id is the one unit that stands for the rows without one).
+        code_table = source.arrow(
+            "SELECT c.campaign_id, c.request_id, c.id_send, c.error_code, c.first_date, c.last_date, c.rows, "
+            "c.recipients, u.unit FROM mk_codes c JOIN (SELECT unit, request_id FROM mk_units WHERE has_rows) u "
+            "ON c.request_id IS NOT DISTINCT FROM u.request_id "
+            "ORDER BY c.request_id, c.id_send NULLS FIRST, c.error_code NULLS LAST")
+        # Each temp table is dropped once read: DuckDB's memory and the answers' add up.
+        source.con.execute("DROP TABLE mk_codes")
+        unit_table = source.arrow(
+            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed, latest "
+            "FROM mk_units ORDER BY unit")
+        source.con.execute("DROP TABLE mk_units")
+    units = pd.DataFrame({
+        "unit": _ints(unit_table["unit"]),
+        "request_id": unit_table["request_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "id_send": unit_table["id_send"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "campaign_id": unit_table["campaign_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "sent_at": prague(unit_table["sent_at"].to_pandas()),
+        "day": prague(unit_table["day"].to_pandas()),
+        "size": unit_table["size"].to_numpy(zero_copy_only=False).astype(float),
+        "setup_failed": unit_table["setup_failed"].to_numpy(zero_copy_only=False).astype(bool),
+        "latest": unit_table["latest"].to_numpy(zero_copy_only=False).astype(bool),
+    })
+    unit_of = _ints(code_table["unit"])
+    codes = pd.DataFrame({
+        "campaign_id": code_table["campaign_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "request_id": code_table["request_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "id_send": code_table["id_send"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "error_code": code_table["error_code"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "first_date": prague(code_table["first_date"].to_pandas()),
+        "last_date": prague(code_table["last_date"].to_pandas()),
+        "rows": _ints(code_table["rows"]),
+        "recipients": _ints(code_table["recipients"]),
+        "unit": unit_of,
+        # The unit's own columns, taken by position (units are numbered 0..n-1 in order).
+        "day": units["day"].take(unit_of).reset_index(drop=True),
+        "size": units["size"].to_numpy()[unit_of],
+        "setup_failed": units["setup_failed"].to_numpy()[unit_of],
+    })
+    named = dict(zip(names["campaign_id"].to_pylist(), names["campaign_name"].to_pylist()))
+    return codes, _Units(units, named, units.set_index("unit")[["sent_at", "size", "latest"]])
+
+
+def _ints(column) -> np.ndarray:
+    """A non-null integer arrow column as int64 numpy."""
+    return column.to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _nullable_int(arrow_type):
+    return pd.Int64Dtype() if pa.types.is_integer(arrow_type) else None
 
 
 class _Units(pd.DataFrame):
@@ -349,7 +424,9 @@ def _setup(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[di
 
 def _drift(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     """Campaigns whose weekly invalid-address share climbed over the last weeks."""
-    sent = units[~units["setup_failed"] & units["campaign_id"].notna() & units["sent_at"].notna()]
+    # Only the columns used: each copy of a million units costs a hundred megabytes.
+    sent = units.loc[~units["setup_failed"] & units["campaign_id"].notna() & units["sent_at"].notna(),
+                     ["campaign_id", "sent_at", "unit", "size", "latest"]]
     if sent.empty:
         return []
     end = sent["sent_at"].max()
@@ -442,7 +519,8 @@ def _addresses(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, drifts
 def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     """Sends and campaign-days far above the campaign's usual unsubscribed share."""
     rows = codes[(codes["error_code"] == 6).fillna(False)]
-    sent = units[~units["setup_failed"] & units["campaign_id"].notna() & units["size"].notna()]
+    sent = units.loc[~units["setup_failed"] & units["campaign_id"].notna() & units["size"].notna(),
+                     ["campaign_id", "unit", "day", "size"]]
     if rows.empty or sent.empty:
         return []
     per_unit = rows.groupby("unit")["recipients"].sum()
@@ -501,7 +579,7 @@ def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained
     skip = set(cfg.spike_skip_codes) | set(cfg.setup_codes)
     rows = codes[codes["error_code"].notna() & codes["day"].notna() & ~codes["setup_failed"].fillna(False)
                  & codes["error_code"].isin([c for c in CATALOGUE if c not in skip]).fillna(False)]
-    sent = units[~units["setup_failed"] & units["day"].notna()]
+    sent = units.loc[~units["setup_failed"] & units["day"].notna(), ["day", "size"]]
     if rows.empty or sent.empty:
         return []
     days = pd.date_range(min(sent["day"].min(), rows["day"].min()), max(sent["day"].max(), rows["day"].max()),

@@ -141,6 +141,8 @@ class Source:
         # Times leave DuckDB zone-aware and are converted to Prague in pandas; an implicit
         # cast (a bare date in SQL) should mean Prague, as everywhere in the toolkit.
         self.con.execute(f"SET TimeZone = '{PRAGUE_NAME}'")
+        # DuckDB's progress bar would be printed into command output and notebook cells.
+        self.con.execute("SET enable_progress_bar = false")
         if self.frame is not None:
             self._register_frame()
         else:
