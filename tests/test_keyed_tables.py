@@ -30,6 +30,7 @@ from mailkit_analysis.cache.compact import AUTO_COMPACT_PARTS
 from mailkit_analysis.cache.journal import JOURNAL_NAME
 from mailkit_analysis.cache.keyed import BASE_ROW_GROUP, KeyedTable, requests_table, sends_table
 from mailkit_analysis.cache.schema import REQUESTS_SCHEMA
+from mailkit_analysis.cache.state_file import last_fetched_at
 from mailkit_analysis.paths import CachePaths
 from mailkit_analysis.simulator import MailkitSimulator, SimulatedAccount
 from mailkit_analysis.sync.fetch import fetch_results
@@ -115,6 +116,7 @@ def test_a_big_cache_gets_updates_and_every_reader_sees_the_last_row(reference, 
     assert set(written) == set(manifest["request_id"].iloc[80:].astype(int))
     _assert_same_tables(data, reference)
     assert cache_info(data).table_parts["requests"] == {"base": 1, "updates": len(updates)}
+    assert last_fetched_at(paths) == _requests(reference)["last_fetched_at"].max()
 
     report = compact_cache(data)
     assert report.tables["requests"] == (1 + len(updates), 1)

@@ -21,7 +21,7 @@ from ..paths import CachePaths
 from .journal import Transaction
 from .keyed import requests_table
 
-__all__ = ["UPDATES_DIR", "update_files", "read_state", "stage_update", "stage_fold", "signature"]
+__all__ = ["UPDATES_DIR", "update_files", "read_state", "stage_update", "stage_fold", "signature", "last_fetched_at"]
 
 UPDATES_DIR = "requests.updates"
 
@@ -50,6 +50,21 @@ def read_state(paths: CachePaths, *, quarantine: Path | None = None, request_ids
         Only these columns (``request_id`` is always read).
     """
     return requests_table(paths).read(request_ids, columns=columns, quarantine=quarantine)
+
+
+def last_fetched_at(paths: CachePaths) -> pd.Timestamp | None:
+    """The latest successful fetch of any request (UTC), from every part of the state.
+
+    Reads one column. A request's ``last_fetched_at`` only moves forward, so the largest
+    value of any row, also of a row a later update replaced, is the latest of the state.
+    """
+    table = requests_table(paths).read_arrow(columns=["last_fetched_at"])
+    if table is None or not table.num_rows:
+        return None
+    import pyarrow.compute as pc
+
+    latest = pc.max(table.column("last_fetched_at")).as_py()
+    return None if latest is None else pd.Timestamp(latest).tz_convert("UTC")
 
 
 def stage_update(tx: Transaction, paths: CachePaths, rows: pd.DataFrame) -> None:
