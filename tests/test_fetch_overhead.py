@@ -7,14 +7,15 @@ import subprocess
 import sys
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from simhelpers import ANCHOR, settled_manifest, sim_client
 
 from mailkit_analysis.cache import load_requests, load_results
-from mailkit_analysis.cache import state_file
+from mailkit_analysis.cache import keyed
+from mailkit_analysis.cache.keyed import KeyedTable
 from mailkit_analysis.cache.state_file import UPDATES_DIR
 from mailkit_analysis.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_MD5, MailkitSimulator, SimulatedAccount
-from mailkit_analysis.sync import fetch as fetch_module
 from mailkit_analysis.sync.fetch import fetch_results
 
 # Loaded by a fetch only when it needs them, which a first fetch of one request with
@@ -80,23 +81,30 @@ def test_the_frame_of_a_fetch_is_what_the_cache_then_holds(simulator, account, t
 
 
 def test_a_fetch_writes_the_request_state_once_per_batch(simulator, account, tmp_path, monkeypatch):
+    """One write of the state per batch: whole while it is small, else only the changed rows."""
     written = []
     for name in ("stage_update", "stage_fold"):
-        original = getattr(state_file, name)
+        original = getattr(KeyedTable, name)
 
-        def counted(*args, _name=name, _original=original, **kwargs):
-            written.append(_name)
-            return _original(*args, **kwargs)
-        monkeypatch.setattr(fetch_module, name, counted)
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            if self.key == "request_id":
+                written.append(_name)
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(KeyedTable, name, counted)
     manifest = settled_manifest(account, 25)
     with sim_client(simulator.json_url, clock=lambda: ANCHOR) as client:
         fetch_results(manifest=manifest, data_dir=tmp_path / "one", client=client, progress=False, enrich=False)
-    assert written == ["stage_fold"]  # one batch: the state is written whole, once
+    assert written == ["stage_fold"]  # one batch into a new cache: the state is written whole, once
     written.clear()
+    # As if the state were big: a base holding more rows than the updates gets updates only.
+    monkeypatch.setattr(keyed, "SMALL_TABLE_ROWS", 0)
     with sim_client(simulator.json_url, clock=lambda: ANCHOR) as client:
         fetch_results(manifest=manifest, data_dir=tmp_path / "three", client=client, progress=False, enrich=False,
                       flush_every=10, flush_seconds=60)
-    assert written == ["stage_update", "stage_update", "stage_fold"]  # 10 + 10 + 5 answers
-    assert not list((tmp_path / "three" / "cache" / UPDATES_DIR).glob("*.parquet"))
+    # 10 + 10 + 5 answers: the first batch makes the base (all 25 requests of the manifest),
+    # the next two each add an update holding only their own requests.
+    assert written == ["stage_fold", "stage_update", "stage_update"]
+    updates = sorted((tmp_path / "three" / "cache" / UPDATES_DIR).glob("*.parquet"))
+    assert [pq.read_metadata(p).num_rows for p in updates] == [10, 5]
     state = load_requests(tmp_path / "three")
     assert set(state.loc[state["status"].notna(), "request_id"]) == set(manifest["request_id"])

@@ -75,6 +75,30 @@ def _quote(path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+#: Row numbers of one part stay below this; a part's rows rank after every earlier part's.
+_PART_STRIDE = 1 << 40
+
+
+def _parts_relation(files: list[Path]) -> str:
+    """The rows of ``files`` (base first, then updates) as one relation whose
+    ``file_row_number`` orders them by part, then by row: the last is the latest."""
+    parts = [
+        f"(SELECT * EXCLUDE (file_row_number), file_row_number + {i * _PART_STRIDE} AS file_row_number "
+        f"FROM read_parquet({_quote(path)}, file_row_number = true))"
+        for i, path in enumerate(files)
+    ]
+    # BY NAME: a part of an older schema version lacks columns added since (read as nulls).
+    return "(" + " UNION ALL BY NAME ".join(parts) + ") AS cache_parts"
+
+
+def _last_rows(key: str, columns: dict[str, str]) -> str:
+    """One row per ``key``: the values (``{name: SQL expression}``) of its latest row, whole."""
+    packed = ", ".join(f"{name} := {expr}" for name, expr in columns.items())
+    picked = ", ".join(f"latest.{name} AS {name}" for name in columns)
+    return (f"SELECT {key}, {picked} FROM (SELECT {key}, arg_max(struct_pack({packed}), file_row_number) AS latest "
+            f"FROM {{file}} WHERE {key} IS NOT NULL GROUP BY {key})")
+
+
 def _and(conditions: list[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
@@ -258,50 +282,52 @@ class Source:
 
     # ----------------------------------------------------------------------- registering
     def _register_cache(self) -> None:
+        from ..cache.keyed import requests_table, sends_table
+
         store = ResultsStore(self.paths)
         self._months = {}
         for part in store.usable_parts():
             self._months.setdefault(part.month, []).append(part.path)
         for problem in store.problems:
             log.warning("skipping %s: %s (the next fetch re-fetches what it held)", problem.path, problem.reason)
+        # The sends and the request state are a base file plus update parts (cache.keyed):
+        # every part is read, and rows are ordered by part, then by row within it.
+        sends, requests = sends_table(self.paths).files(), requests_table(self.paths).files()
         # The lookups load_results fills campaigns from, read by DuckDB straight from the
         # small tables' files: the last row per key with a value wins, like the dicts
         # Enrichment builds; a missing or unusable file is an empty table.
-        self._table("mk_send_campaigns", self.paths.sends, SENDS_SCHEMA,
+        self._table("mk_send_campaigns", sends, SENDS_SCHEMA,
                     "SELECT id_send, arg_max(campaign_id, file_row_number) AS campaign_id FROM {file} "
                     "WHERE id_send IS NOT NULL AND campaign_id IS NOT NULL GROUP BY id_send",
                     "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id")
-        self._table("mk_request_campaigns", self.paths.requests, REQUESTS_SCHEMA,
+        self._table("mk_request_campaigns", requests, REQUESTS_SCHEMA,
                     "SELECT request_id, arg_max(campaign_id, file_row_number) AS campaign_id FROM {file} "
                     "WHERE request_id IS NOT NULL AND campaign_id IS NOT NULL GROUP BY request_id",
                     "NULL::BIGINT AS request_id, NULL::BIGINT AS campaign_id")
-        self._table("mk_campaign_names", self.paths.campaigns, CAMPAIGNS_SCHEMA,
+        self._table("mk_campaign_names", [self.paths.campaigns], CAMPAIGNS_SCHEMA,
                     "SELECT campaign_id, arg_max(campaign_name, file_row_number) AS campaign_name FROM {file} "
                     "WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL GROUP BY campaign_id",
                     "NULL::BIGINT AS campaign_id, NULL::VARCHAR AS campaign_name")
-        # One row per send and per request, the last written winning (the tables are
-        # rewritten whole, so there is one anyway).
-        self._table("mk_sends", self.paths.sends, SENDS_SCHEMA,
-                    "SELECT id_send, arg_max(campaign_id, file_row_number) AS campaign_id, "
-                    "arg_max(send_count, file_row_number) AS send_count, "
-                    f"arg_max({_SEND_DATE}, file_row_number) AS sent FROM {{file}} "
-                    "WHERE id_send IS NOT NULL GROUP BY id_send",
+        # One row per send and per request: the last row written of each, whole (an update
+        # part holds whole rows, so a value it leaves empty is empty, not the older one).
+        self._table("mk_sends", sends, SENDS_SCHEMA,
+                    _last_rows("id_send", {"campaign_id": "campaign_id", "send_count": "send_count",
+                                           "sent": _SEND_DATE}),
                     "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, NULL::BIGINT AS send_count, "
                     "NULL::TIMESTAMPTZ AS sent")
-        self._table("mk_requests", self.paths.requests, REQUESTS_SCHEMA,
-                    "SELECT request_id, arg_max(id_send, file_row_number) AS id_send, "
-                    "arg_max(campaign_id, file_row_number) AS campaign_id, arg_max(sent_at, file_row_number) AS sent_at, "
-                    "arg_max(recipients, file_row_number) AS recipients, arg_max(status, file_row_number) AS status, "
-                    "arg_max(final, file_row_number) AS final FROM {file} WHERE request_id IS NOT NULL GROUP BY request_id",
+        self._table("mk_requests", requests, REQUESTS_SCHEMA,
+                    _last_rows("request_id", {c: c for c in ("id_send", "campaign_id", "sent_at", "recipients",
+                                                             "status", "final")}),
                     "NULL::BIGINT AS request_id, NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, "
                     "NULL::TIMESTAMPTZ AS sent_at, NULL::BIGINT AS recipients, NULL::VARCHAR AS status, "
                     "NULL::BOOLEAN AS final")
 
-    def _table(self, name: str, path: Path, schema: pa.Schema, query: str, empty: str) -> None:
+    def _table(self, name: str, files: list[Path], schema: pa.Schema, query: str, empty: str) -> None:
         empty_query = f"SELECT {empty} WHERE false"
         sql = empty_query
-        if path.is_file() and table_problem(path, schema) is None:
-            sql = query.format(file=f"read_parquet({_quote(path)}, file_row_number = true)")
+        usable = [path for path in files if path.is_file() and table_problem(path, schema) is None]
+        if usable:
+            sql = query.format(file=_parts_relation(usable))
         # A view, not a table: on a cache of millions of sends, reading the sends and requests
         # tables takes seconds, and most questions (counts by code, over time, by domain)
         # never touch them. A file whose data fails further in than its footer makes the
@@ -309,7 +335,7 @@ class Source:
         try:
             self.con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
         except duckdb.Error as exc:  # passed the footer check, failed at binding
-            log.warning("cache file %s cannot be used: %s", path, str(exc)[:120])
+            log.warning("cache file %s cannot be used: %s", usable[0] if usable else name, str(exc)[:120])
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {empty_query}")
 
     def _register_frame(self) -> None:

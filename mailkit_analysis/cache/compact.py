@@ -12,6 +12,11 @@ Every fetch batch adds a part per month it touches (:mod:`.store`). Two ways mer
   with more than one part becomes one part, sorted by request (a month still in the
   previous layout's single ``part-0.parquet`` is rewritten the same way).
 
+The request state and the sends table (:mod:`.keyed`: a base plus update parts) are
+merged in the same two ways: automatically past :data:`AUTO_COMPACT_PARTS` updates (the
+newest, smaller ones together) or once the updates hold as many rows as the base (into the
+base), and whole by ``cache compact``.
+
 A compaction is one journalled change (:mod:`.journal`): the merged part is staged, then
 the old parts are removed in the same commit, so a kill at any point loses nothing and
 never leaves a row twice once the next command has recovered. The time of the last full
@@ -33,7 +38,7 @@ from ..paths import CachePaths
 from .journal import Transaction
 from .lock import locked
 from .schema import RESULTS_SCHEMA
-from .state_file import read_state, stage_fold, update_files
+from .keyed import requests_table, sends_table
 from .store import LEGACY_PART, Part, ResultsStore
 
 __all__ = ["AUTO_COMPACT_PARTS", "CompactionReport", "compact_cache", "auto_compact", "last_compacted", "parts_to_merge"]
@@ -47,16 +52,18 @@ class CompactionReport:
     """What a compaction did: ``{month: (parts before, parts after)}`` for merged months."""
 
     months: dict[str, tuple[int, int]] = field(default_factory=dict)
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)
     rows: int = 0
     seconds: float = 0.0
 
     def __str__(self) -> str:
+        tables = "".join(f"; {name} {b} files -> {a}" for name, (b, a) in self.tables.items())
         if not self.months:
-            return "nothing to compact (every month is one part)"
+            return "nothing to compact (every month is one part)" + tables
         before = sum(b for b, _ in self.months.values())
         after = sum(a for _, a in self.months.values())
         return (f"compacted {len(self.months)} month(s): {before} parts -> {after}, "
-                f"{self.rows:,} rows rewritten in {self.seconds:.1f}s")
+                f"{self.rows:,} rows rewritten in {self.seconds:.1f}s" + tables)
 
 
 def _rows(part: Part) -> int:
@@ -115,6 +122,12 @@ def auto_compact(paths: CachePaths, threshold: int | None = None) -> CompactionR
         report.rows += _merge(store, tx, month, chosen)
         tx.commit()
         report.months[month] = (len(parts), len(parts) - len(chosen) + 1)
+    for table in (requests_table(paths), sends_table(paths)):
+        tx = Transaction(paths.root)
+        merged = table.stage_merge(tx, threshold)
+        if merged:
+            tx.commit()
+            report.tables[table.base.stem] = merged
     report.seconds = time.perf_counter() - started
     return report
 
@@ -146,8 +159,15 @@ def compact_cache(data_dir: str | os.PathLike | None = None) -> CompactionReport
             tx.commit()
             report.months[month] = (len(parts), 1)
         tx = Transaction(paths.root)
-        if update_files(paths):  # the request state's pending updates, folded too
-            stage_fold(tx, paths, read_state(paths, quarantine=paths.quarantine))
+        for table in (requests_table(paths), sends_table(paths)):
+            # The request state's and the sends' updates, folded too (and a base of the previous
+            # layout, one big row group, rewritten in small ones).
+            if table.update_files() or not table.base_is_laid_out():
+                before = len(table.files())
+                whole = table.read_arrow(quarantine=paths.quarantine)
+                if whole is not None:
+                    table.stage_fold(tx, whole)
+                    report.tables[table.base.stem] = (before, 1)
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         record = json.dumps({"last_compacted_at": stamp}).encode("utf-8")
         tx.stage(paths.root / RECORD_NAME, lambda staged: write_bytes_synced(record, staged))

@@ -16,9 +16,10 @@ import pyarrow.compute as pc
 from ..paths import CachePaths
 from ..prague_time import to_prague
 from .schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA, SENDS_SCHEMA
+from .keyed import sends_table
 from .tables import read_small_table
 
-__all__ = ["Enrichment", "ReportRanges", "read_campaigns", "read_sends", "read_report_ranges"]
+__all__ = ["Enrichment", "ReportRanges", "read_campaigns", "read_sends", "stage_sends", "read_report_ranges"]
 
 
 class Enrichment:
@@ -122,9 +123,22 @@ def read_campaigns(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame 
     return read_small_table(paths.campaigns, CAMPAIGNS_SCHEMA, quarantine=paths.quarantine if quarantine else None)
 
 
-def read_sends(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame | None:
-    """The cached sends (``id_send``, ``campaign_id``, ``send_count``), or None."""
-    return read_small_table(paths.sends, SENDS_SCHEMA, quarantine=paths.quarantine if quarantine else None)
+def read_sends(paths: CachePaths, quarantine: bool = False, ids=None) -> pd.DataFrame | None:
+    """The cached sends (``id_send``, ``campaign_id``, ``send_count``), or None.
+
+    Parameters
+    ----------
+    quarantine : bool
+        Move an unusable file to the quarantine folder (only while holding the cache lock).
+    ids : array-like of int, optional
+        Only these sends (read without loading the rest of a big sends table).
+    """
+    return sends_table(paths).read(ids, quarantine=paths.quarantine if quarantine else None)
+
+
+def stage_sends(tx, paths: CachePaths, rows: pd.DataFrame) -> None:
+    """Add new or changed sends (whole rows) to the transaction ``tx`` (see :mod:`.keyed`)."""
+    sends_table(paths).stage_rows(tx, rows)
 
 
 def read_report_ranges(paths: CachePaths, quarantine: bool = False) -> pd.DataFrame | None:

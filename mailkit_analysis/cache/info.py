@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from ..paths import CachePaths
 from .compact import last_compacted
+from .keyed import requests_table, sends_table
 from .load import load_requests
 from .lock import reading
 from .store import ResultsStore
@@ -28,6 +29,7 @@ class CacheInfo:
     rows: int
     partitions: int
     parts_per_month: dict[str, int]
+    table_parts: dict[str, dict[str, int]]
     last_compacted: str | None
     size_bytes: int
     first_date: str | None
@@ -47,6 +49,7 @@ class CacheInfo:
             f"rows:         {self.rows} in {self.partitions} monthly partitions, "
             f"{sum(self.parts_per_month.values())} part files",
             f"parts/month:  {_parts_line(self.parts_per_month)}",
+            f"tables:       {_tables_line(self.table_parts)}",
             f"compacted:    {self.last_compacted or 'never'} (mailkit-analysis cache compact)",
             f"size on disk: {size:.2f} MB",
             f"dates:        {span}",
@@ -59,6 +62,15 @@ def _parts_line(parts: dict[str, int]) -> str:
     if not parts:
         return "-"
     return ", ".join(f"{month} {n}" for month, n in parts.items())
+
+
+def _tables_line(tables: dict[str, dict[str, int]]) -> str:
+    shown = []
+    for name, files in tables.items():
+        updates = files["updates"]
+        base = "base" if files["base"] else "no base"
+        shown.append(f"{name} {base} + {updates} update{'' if updates == 1 else 's'}")
+    return ", ".join(shown) if shown else "-"
 
 
 def cache_info(data_dir: str | os.PathLike | None = None) -> CacheInfo:
@@ -88,6 +100,10 @@ def _info(paths: CachePaths, data_dir) -> CacheInfo:
             low, high = bounds["min"].as_py(), bounds["max"].as_py()
             first = low.isoformat() if low else None
             last = high.isoformat() if high else None
+    tables = {}
+    for table in (requests_table(paths), sends_table(paths)):
+        if table.exists():
+            tables[table.base.stem] = {"base": int(table.base.is_file()), "updates": len(table.update_files())}
     size = sum(f.stat().st_size for f in paths.root.rglob("*") if f.is_file()) if paths.root.exists() else 0
     return CacheInfo(
         path=str(paths.root),
@@ -99,6 +115,7 @@ def _info(paths: CachePaths, data_dir) -> CacheInfo:
         rows=rows,
         partitions=len(per_month),
         parts_per_month=per_month,
+        table_parts=tables,
         last_compacted=last_compacted(paths),
         size_bytes=size,
         first_date=first,

@@ -27,7 +27,8 @@ from ..prague_time import PRAGUE_NAME, TimeLike, window_bounds
 from .enrichment import Enrichment, read_campaigns, read_sends
 from .schema import PARTITION_COLUMN
 from .lock import reading
-from .store import UNKNOWN_MONTH, ResultsStore
+from .keyed import requests_table, sends_table
+from .store import UNKNOWN_MONTH, ResultsStore, request_filter
 
 __all__ = ["load_results", "load_requests", "load_sends", "load_campaigns"]
 
@@ -110,9 +111,20 @@ def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, co
     if dataset is None:
         return empty_results_frame()
 
-    if campaigns is not None or fill:
-        requests = load_requests(data_dir) if requests is None else requests
-        enrichment = Enrichment(read_campaigns(paths), read_sends(paths)) if enrichment is None else enrichment
+    given_enrichment = enrichment
+    if campaigns is not None:
+        wanted = {int(c) for c in campaigns}
+        if enrichment is None:
+            # The sends of these campaigns only, found by one column of the sends table.
+            of_campaigns = sends_table(paths).keys_where(
+                ["campaign_id"], lambda t: pc.is_in(t.column("campaign_id"), value_set=_ints(wanted)))
+            enrichment = Enrichment(None, read_sends(paths, ids=of_campaigns))
+        sends_of = [s for s, c in enrichment.send_campaigns.items() if c in wanted]
+        if requests is None:
+            requests_of = requests_table(paths).keys_where(
+                ["campaign_id"], lambda t: pc.is_in(t.column("campaign_id"), value_set=_ints(wanted)))
+            requests = _with_recorded(paths, requests_table(paths).read(requests_of, columns=["campaign_id"]))
+        requests_of = requests.loc[requests["campaign_id"].isin(list(wanted)).fillna(False), "request_id"]
     condition = None
 
     def both(expr):
@@ -126,11 +138,8 @@ def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, co
     if codes is not None:
         both(pc.field("error_code").isin(_ints(codes)))
     if request_ids is not None:
-        both(pc.field("request_id").isin(_ints(request_ids)))
+        both(request_filter(_ints(request_ids)))
     if campaigns is not None:
-        wanted = {int(c) for c in campaigns}
-        sends_of = [s for s, c in enrichment.send_campaigns.items() if c in wanted]
-        requests_of = requests.loc[requests["campaign_id"].isin(list(wanted)).fillna(False), "request_id"]
         # A row belongs to a campaign by its stored id, its send, or its request's manifest entry.
         both(
             pc.field("campaign_id").isin(_ints(wanted))
@@ -142,7 +151,13 @@ def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, co
     if PARTITION_COLUMN in table.column_names:
         table = table.drop_columns([PARTITION_COLUMN])
     if fill and table.num_rows and read is None:
-        present = requests["request_id"].isin(pc.unique(table.column("request_id")).to_numpy()) & requests["campaign_id"].notna()
+        present_ids = pc.unique(table.column("request_id")).to_numpy()
+        if requests is None:  # the requests of these rows only, not the whole state
+            requests = _with_recorded(paths, requests_table(paths).read(present_ids, columns=["campaign_id"]))
+        if given_enrichment is None:  # the sends of these rows only
+            sends = pc.unique(table.column("id_send")).drop_null()
+            enrichment = Enrichment(read_campaigns(paths), read_sends(paths, ids=sends) if len(sends) else None)
+        present = requests["request_id"].isin(present_ids) & requests["campaign_id"].notna()
         known = requests.loc[present, ["request_id", "campaign_id"]].astype("int64")
         request_campaigns = dict(zip(known["request_id"].tolist(), known["campaign_id"].tolist()))
         table = enrichment.fill(table, request_campaigns)
@@ -150,6 +165,17 @@ def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, co
         table = table.filter(pc.fill_null(pc.is_in(table.column("campaign_id"), value_set=_ints(wanted)), False))
     frame = conform(table_to_frame(table) if read is None else table.to_pandas(types_mapper=nullable_types))[RESULT_COLUMNS]
     return frame.sort_values(["date", "request_id"], kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _with_recorded(paths: CachePaths, state: pd.DataFrame | None) -> pd.DataFrame:
+    """Some rows of the state (None: none) with the recorded requests no fetch merged yet."""
+    from .capture import read_recorded, recorded_files
+    from .state import empty_state, merge_manifest
+
+    state = empty_state() if state is None else state.reindex(columns=list(empty_state().columns))
+    state = state.astype(empty_state().dtypes.to_dict())
+    recorded = read_recorded(recorded_files(paths))
+    return state if recorded is None else merge_manifest(state, recorded)
 
 
 def load_requests(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:

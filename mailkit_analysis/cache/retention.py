@@ -27,18 +27,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..frame import nullable_types
 from ..paths import CachePaths
 from ..atomic import write_bytes_synced, write_parquet_synced
 from .capture import claim_recorded, read_recorded
 from .journal import Transaction
 from ..prague_time import parse_bound, to_prague_times
 from .lock import locked
-from .schema import REQUESTS_SCHEMA, SENDS_SCHEMA
 from .state import empty_state, merge_manifest
+from .keyed import requests_table, sends_table
 from .state_file import read_state, stage_fold, update_files
 from .store import ResultsStore
-from .tables import read_small_table, small_table
 
 __all__ = ["PruneReport", "ForgetReport", "prune_cache", "forget_email", "ERASED"]
 
@@ -136,15 +134,15 @@ def prune_cache(before, data_dir: str | os.PathLike | None = None) -> PruneRepor
                 store.stage_part(tx, part.month, kept)
         if report.requests or recorded or update_files(paths):
             stage_fold(tx, paths, kept_state)
-        sends = read_small_table(paths.sends, SENDS_SCHEMA, quarantine=paths.quarantine)
+        sends_parts = sends_table(paths)
+        sends = sends_parts.read(quarantine=paths.quarantine)  # the base and every update
         if sends is not None and len(sends):
             # One rule for ambiguous and skipped local times: the one in prague_time.
             sent = to_prague_times(pd.to_datetime(sends["send_date"], errors="coerce"))
             old_sends = (sent < cutoff).fillna(False).astype(bool)
             report.sends = int(old_sends.sum())
-            if report.sends:
-                table = small_table(sends.loc[~old_sends], SENDS_SCHEMA)
-                tx.stage(paths.sends, lambda staged: write_parquet_synced(table, staged))
+            if report.sends:  # an update may hold an old send too: the table is rewritten whole
+                sends_parts.stage_fold(tx, sends.loc[~old_sends])
         for path in _older_files(_exports(paths), cutoff) + _older_files(paths.quarantine, cutoff):
             tx.remove(path)
             report.files.append(path.name)
@@ -253,16 +251,19 @@ def forget_email(email: str, data_dir: str | os.PathLike | None = None) -> Forge
             tx.remove(part.path)
             if kept.num_rows:
                 store.stage_part(tx, part.month, kept)
-        state = read_state(paths, quarantine=paths.quarantine)
-        if state is not None:
-            table = small_table(state, REQUESTS_SCHEMA)
-            if _mentions(table, address) or update_files(paths):
-                changed, removed, edited = _forget_in_table(table, address, drop_rows=False)
-                report.rows_edited += edited
-                if edited:
-                    report.files_changed.append(paths.requests.name)
-                stage_fold(tx, paths, changed.to_pandas(types_mapper=nullable_types))
-        for path in [p for p in (paths.campaigns, paths.sends) if p.is_file()] + _quarantined(paths):
+        for keyed in (requests_table(paths), sends_table(paths)):
+            # Any part may name the address, also in a row a later update replaced: when one
+            # does, the table is rewritten whole (one base, no updates) without it.
+            if not any(_mentions(pq.read_table(p), address) for p in keyed.files()):
+                continue
+            whole = keyed.read_arrow(quarantine=paths.quarantine)
+            if whole is None:
+                continue
+            changed, removed, edited = _forget_in_table(whole, address, drop_rows=False)
+            report.rows_edited += edited
+            report.files_changed.append(keyed.base.name)
+            keyed.stage_fold(tx, changed)
+        for path in [p for p in (paths.campaigns,) if p.is_file()] + _quarantined(paths):
             try:
                 table = pq.read_table(path)
             except Exception:  # an unreadable quarantined file cannot be checked: it goes

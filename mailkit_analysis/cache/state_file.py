@@ -1,79 +1,77 @@
-"""The request state on disk: ``requests.parquet``, plus the updates of a fetch in progress.
+"""The request state on disk: ``requests.parquet`` plus the update parts written since.
 
 ``requests.parquet`` holds one row per followed request. Rewriting it whole for every write
-batch would cost as much as the state is large (a big account follows hundreds of
-thousands of requests), so a batch commits only the rows it changed, as a small file
+would cost as much as the state is large (a big account follows millions of requests), so
+a write commits only the rows it changed, as an update part
 ``requests.updates/update-<unique>.parquet``, in the same journalled change as its result
-parts (:mod:`.journal`). At the end of the run (and by ``cache compact``, ``prune`` and
-``forget``) the updates are folded into ``requests.parquet`` in one change.
+parts (:mod:`.journal`). Updates are folded into ``requests.parquet`` by compaction (see
+:mod:`.keyed` for when), and by ``cache compact``, ``prune`` and ``forget``.
 
 The state is the base file with every update applied in name (time) order, the last row of
 a request winning. :func:`read_state` is what every toolkit reader uses; a reader of
-``requests.parquet`` alone sees the state as of the last completed fetch run.
+``requests.parquet`` alone sees the state as of the last fold.
 """
 from __future__ import annotations
 
-import time
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from ..paths import CachePaths
-from ..atomic import write_parquet_synced
 from .journal import Transaction
-from .schema import REQUESTS_SCHEMA
-from .tables import read_small_table, small_table
+from .keyed import requests_table
 
-__all__ = ["UPDATES_DIR", "update_files", "read_state", "stage_update", "stage_fold", "signature"]
+__all__ = ["UPDATES_DIR", "update_files", "read_state", "stage_update", "stage_fold", "signature", "last_fetched_at"]
 
 UPDATES_DIR = "requests.updates"
 
 
 def update_files(paths: CachePaths) -> list[Path]:
     """The committed updates not folded yet, oldest first."""
-    folder = paths.root / UPDATES_DIR
-    return sorted(folder.glob("update-*.parquet")) if folder.is_dir() else []
+    return requests_table(paths).update_files()
 
 
 def signature(paths: CachePaths) -> tuple:
     """Changes whenever the state on disk does (files are replaced, never changed in place)."""
-    try:
-        stat = paths.requests.stat()
-        base = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    except FileNotFoundError:
-        base = None
-    return (base, tuple(p.name for p in update_files(paths)))
+    return requests_table(paths).signature()
 
 
-def read_state(paths: CachePaths, *, quarantine: Path | None = None) -> pd.DataFrame | None:
+def read_state(paths: CachePaths, *, quarantine: Path | None = None, request_ids=None,
+               columns: list[str] | None = None) -> pd.DataFrame | None:
     """The request state (base and updates), or None when there is none.
 
     Parameters
     ----------
     quarantine : Path, optional
         Move an unusable file here (only while holding the cache lock).
+    request_ids : array-like of int, optional
+        Only these requests' rows (read without loading the rest of the state).
+    columns : list of str, optional
+        Only these columns (``request_id`` is always read).
     """
-    base = read_small_table(paths.requests, REQUESTS_SCHEMA, quarantine=quarantine)
-    updates = [u for u in (read_small_table(p, REQUESTS_SCHEMA, quarantine=quarantine) for p in update_files(paths))
-               if u is not None]
-    if not updates:
-        return base
-    frames = ([base] if base is not None else []) + updates
-    combined = pd.concat(frames, ignore_index=True)
-    return combined.drop_duplicates("request_id", keep="last").reset_index(drop=True)
+    return requests_table(paths).read(request_ids, columns=columns, quarantine=quarantine)
+
+
+def last_fetched_at(paths: CachePaths) -> pd.Timestamp | None:
+    """The latest successful fetch of any request (UTC), from every part of the state.
+
+    Reads one column. A request's ``last_fetched_at`` only moves forward, so the largest
+    value of any row, also of a row a later update replaced, is the latest of the state.
+    """
+    table = requests_table(paths).read_arrow(columns=["last_fetched_at"])
+    if table is None or not table.num_rows:
+        return None
+    import pyarrow.compute as pc
+
+    latest = pc.max(table.column("last_fetched_at")).as_py()
+    return None if latest is None else pd.Timestamp(latest).tz_convert("UTC")
 
 
 def stage_update(tx: Transaction, paths: CachePaths, rows: pd.DataFrame) -> None:
-    """Add the changed rows of the state to ``tx`` as one update file."""
-    table = small_table(rows, REQUESTS_SCHEMA)
-    target = paths.root / UPDATES_DIR / f"update-{time.time_ns():x}-{uuid.uuid4().hex[:8]}.parquet"
-    tx.stage(target, lambda staged: write_parquet_synced(table, staged))
+    """Add the changed rows of the state to ``tx`` as one update part."""
+    requests_table(paths).stage_update(tx, rows)
 
 
 def stage_fold(tx: Transaction, paths: CachePaths, state: pd.DataFrame) -> None:
-    """Replace ``requests.parquet`` with ``state`` and drop the updates, when ``tx`` commits."""
-    table = small_table(state, REQUESTS_SCHEMA)
-    tx.stage(paths.requests, lambda staged: write_parquet_synced(table, staged))
-    for path in update_files(paths):
-        tx.remove(path)
+    """Replace ``requests.parquet`` with the whole ``state`` and drop the updates, when ``tx`` commits."""
+    requests_table(paths).stage_fold(tx, state)

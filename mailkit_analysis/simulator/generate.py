@@ -34,11 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..atomic import write_parquet_atomic
+from ..cache.keyed import requests_table, sends_table
 from ..cache.schema import (
     CAMPAIGNS_SCHEMA,
-    REQUESTS_SCHEMA,
     RESULTS_SCHEMA,
-    SENDS_SCHEMA,
     with_version,
 )
 from ..cache.account import write_account_record
@@ -489,7 +488,7 @@ def _write_small_tables(paths: CachePaths, requests: dict, account: dict, fetche
         }
     )
     state["id_send"] = state["id_send"].mask(requests["no_send"])
-    write_small_table(state, paths.requests, REQUESTS_SCHEMA)
+    requests_table(paths).write_base(state)  # sorted, in row groups a fetch can skip
 
     has_send = ~requests["no_send"]
     send_times = to_prague_times(pd.to_datetime(requests["sent"][has_send], unit="s", utc=True))
@@ -505,7 +504,7 @@ def _write_small_tables(paths: CachePaths, requests: dict, account: dict, fetche
             "fetched_at": fetched[has_send],
         }
     )
-    write_small_table(sends, paths.sends, SENDS_SCHEMA)
+    sends_table(paths).write_base(sends)
     generated_at = pd.Timestamp(int(fetched_at.max()) if n else 0, unit="s", tz="UTC").as_unit("us")
     listed = pd.DataFrame({"campaign_id": account["id"], "campaign_name": account["name"], "fetched_at": generated_at})
     write_small_table(listed, paths.campaigns, CAMPAIGNS_SCHEMA)

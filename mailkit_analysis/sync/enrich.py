@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 from ..api.client import MailkitClient
 from ..api.reports import CAMPAIGNS_LIST, REPORT_CAMPAIGN, REPORT_MESSAGE
 from ..api.results import ResultsAnswer
-from ..cache.enrichment import ReportRanges, read_campaigns, read_report_ranges, read_sends
-from ..cache.schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA, SENDS_SCHEMA
+from ..cache.enrichment import ReportRanges, read_campaigns, read_report_ranges, read_sends, stage_sends
+from ..cache.journal import Transaction
+from ..cache.schema import CAMPAIGNS_SCHEMA, REPORT_RANGES_SCHEMA
 from ..cache.tables import write_small_table
 from ..errors import MailkitError
 from ..paths import CachePaths
@@ -148,6 +149,17 @@ def enrichment_needs(
     return needs
 
 
+def _named_sends(answers: list[ResultsAnswer], requests: pd.DataFrame) -> list[int]:
+    """Every ``id_send`` of the answers' rows and of their requests' manifest entries."""
+    ids: set[int] = set()
+    for answer in answers:
+        if answer.rows:
+            ids.update(int(v) for v in pc.unique(answer.table.column("id_send")).drop_null().to_pylist())
+    answered = requests["request_id"].isin([a.request_id for a in answers]) & requests["id_send"].notna()
+    ids.update(int(v) for v in requests.loc[answered, "id_send"])
+    return sorted(ids)
+
+
 def day_ranges(days, gap: int = MERGE_GAP_DAYS) -> list[tuple[dt.date, dt.date]]:
     """Turn needed days into ``(range_from, range_to)`` pairs, inclusive.
 
@@ -211,7 +223,8 @@ def refresh_enrichment(
     """
     with lock:
         campaigns = read_campaigns(paths, quarantine=True)
-        sends = read_sends(paths, quarantine=True)
+        # Only the sends these answers can name: a big account has millions.
+        sends = read_sends(paths, quarantine=True, ids=_named_sends(answers, requests))
         ranges = read_report_ranges(paths, quarantine=True)
     needs = enrichment_needs(answers, requests, sends, ReportRanges(ranges))
     if not needs:
@@ -296,15 +309,18 @@ def _store(paths, lock, fresh: list[pd.DataFrame], asked: list[dict], now) -> No
         return
     with lock:
         # Read again under the lock: another process may have added rows meanwhile.
-        sends = read_sends(paths, quarantine=True)
         ranges = read_report_ranges(paths, quarantine=True)
         if fresh:
             new = pd.concat(fresh, ignore_index=True).dropna(subset=["id_send"])
             new = new.drop_duplicates("id_send", keep="last").set_index("id_send")
             new["fetched_at"] = now
+            # Only the rows of the sends learnt are read and written (as an update part).
+            sends = read_sends(paths, quarantine=True, ids=new.index.to_numpy(dtype="int64"))
             if sends is not None and len(sends):
                 new = new.combine_first(sends.drop_duplicates("id_send", keep="last").set_index("id_send"))
-            write_small_table(new.reset_index(), paths.sends, SENDS_SCHEMA)
+            tx = Transaction(paths.root)
+            stage_sends(tx, paths, new.reset_index())
+            tx.commit()
         if asked:
             rows = pd.DataFrame(asked, columns=REPORT_RANGES_SCHEMA.names)
             rows["campaign_id"] = rows["campaign_id"].astype("Int64")

@@ -38,7 +38,7 @@ from ..cache.state import (
     record_failures,
 )
 from ..cache.store import LEGACY_PART, ResultsStore
-from ..cache.state_file import read_state, signature, stage_fold, stage_update, update_files
+from ..cache.keyed import requests_table
 from ..config import Credentials
 from ..frame import RESULTS_SCHEMA, RESULT_COLUMNS, empty_results_frame, table_to_frame
 from ..paths import CachePaths
@@ -114,44 +114,48 @@ def _manifest(request_ids, manifest, id_send) -> pd.DataFrame | None:
 
 
 class _StateFile:
-    """The request state, read once per run and kept while no other process changes it.
+    """The rows of the request state one run deals with, kept while no other process changes it.
 
-    Files of the state are replaced, never changed in place, so their names and identities
-    tell whether the copy in memory is still what is on disk. A batch commits only the rows
-    it changed (:func:`~mailkit_analysis.cache.state_file.stage_update`); the run folds them
-    into ``requests.parquet`` once at its end. Use it only while holding the cache lock.
+    Only the requests of the run are read (its manifest's, the recorded ones, or the ones
+    not final yet), never the whole state: a big account follows millions. Files of the
+    state are replaced, never changed in place, so their names and identities tell whether
+    the copy in memory is still what is on disk. A batch commits only the rows it changed
+    (:meth:`~mailkit_analysis.cache.keyed.KeyedTable.stage_rows`: an update part, or the
+    whole state while it is small). Use it only while holding the cache lock.
     """
 
-    def __init__(self, paths: CachePaths):
+    def __init__(self, paths: CachePaths, request_ids: pd.Index):
         self.paths = paths
+        self.table = requests_table(paths)
+        self.ids = request_ids
         self._frame: pd.DataFrame | None = None
         self._signature: tuple | None = None
         # Changes merged in memory but not committed yet (the run's manifest): committed with
         # the first batch instead of in a write of their own, and applied again on top of the
         # files whenever another process changed them meanwhile.
         self._unsaved: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-        self._touched: pd.Index | None = None  # requests the unsaved change may alter (None: any)
+        self._touched = pd.Index([], dtype="int64")  # requests the unsaved change may alter
         self._after_commit: list = []
         self._index: pd.Index | None = None
 
     def index(self) -> pd.Index:
-        """The state's request ids as an index (hashed once, while the rows stay in order)."""
+        """The rows' request ids as an index (hashed once, while the rows stay in order)."""
         frame = self.read()
         if self._index is None or len(self._index) != len(frame):
             self._index = pd.Index(frame["request_id"].to_numpy(dtype="int64"))
         return self._index
 
     def read(self) -> pd.DataFrame:
-        if self._frame is None or signature(self.paths) != self._signature:
-            state = read_state(self.paths, quarantine=self.paths.quarantine)
+        if self._frame is None or self.table.signature() != self._signature:
+            state = self.table.read(self.ids.to_numpy(dtype="int64"), quarantine=self.paths.quarantine)
             self._frame = empty_state() if state is None else state
-            self._signature = signature(self.paths)
+            self._signature = self.table.signature()
             self._index = None
             if self._unsaved is not None:
                 self._frame = self._unsaved(self._frame)
         return self._frame
 
-    def change(self, update: Callable[[pd.DataFrame], pd.DataFrame], *, touched: pd.Index | None,
+    def change(self, update: Callable[[pd.DataFrame], pd.DataFrame], *, touched: pd.Index,
                then_delete=()) -> pd.DataFrame:
         """Apply ``update`` in memory now; it is written with the next commit (or :meth:`save`)."""
         state = self.read()
@@ -164,23 +168,20 @@ class _StateFile:
         self._after_commit = list(then_delete)
         return changed
 
-    def stage(self, tx: Transaction, state: pd.DataFrame, request_ids: pd.Index | None) -> None:
-        """Commit ``state`` with ``tx``: the rows of ``request_ids`` (None: all) and unsaved changes."""
-        if request_ids is None or (self._unsaved is not None and self._touched is None):
-            stage_fold(tx, self.paths, state)
-        else:
-            ids = request_ids if self._unsaved is None else request_ids.union(self._touched)
-            stage_update(tx, self.paths, state[state["request_id"].isin(ids)])
+    def stage(self, tx: Transaction, state: pd.DataFrame, request_ids: pd.Index) -> None:
+        """Commit the rows of ``request_ids`` of ``state`` with ``tx``, and the unsaved changes."""
+        ids = request_ids if self._unsaved is None else request_ids.union(self._touched)
+        self.table.stage_rows(tx, state[state["request_id"].isin(ids)])
         self._pending = state
 
     def committed(self) -> None:
-        self._frame, self._signature = self._pending, signature(self.paths)
-        self._unsaved = self._touched = None
+        self._frame, self._signature = self._pending, self.table.signature()
+        self._unsaved, self._touched = None, pd.Index([], dtype="int64")
         for path in self._after_commit:
             path.unlink(missing_ok=True)  # recorded requests, now in the state
         self._after_commit = []
 
-    def write(self, state: pd.DataFrame, request_ids: pd.Index | None = None) -> None:
+    def write(self, state: pd.DataFrame, request_ids: pd.Index) -> None:
         tx = Transaction(self.paths.root)
         self.stage(tx, state, request_ids)
         tx.commit()
@@ -191,22 +192,40 @@ class _StateFile:
         if self._unsaved is not None:
             self.write(self.read(), pd.Index([], dtype="int64"))
 
-    def fold(self) -> None:
-        """Fold the run's updates into ``requests.parquet`` (one write of the whole state)."""
-        if update_files(self.paths):
-            self.write(self.read())
+
+def _run_requests(paths: CachePaths, wanted_manifest, recorded, bad_months: set[str]) -> tuple[pd.Index, pd.Index]:
+    """The requests a run deals with, and those among them to fetch again because their
+    rows may have lived in unusable files; read from two or three columns of the state."""
+    table = requests_table(paths)
+    given = [m["request_id"] for m in (recorded, wanted_manifest) if m is not None]
+    ids = pd.Index(pd.concat(given).astype("int64").unique() if given else [], dtype="int64")
+    if wanted_manifest is None:  # every followed request that is not final
+        not_final = table.keys_where(["final"], lambda t: pc.invert(pc.fill_null(t.column("final"), False)))
+        ids = ids.union(pd.Index(not_final, dtype="int64"))
+    invalid = pd.Index([], dtype="int64")
+    if bad_months:
+        columns = table.read(columns=["status", "sent_at", "final"])
+        if columns is not None and len(columns):
+            invalid = pd.Index(columns.loc[_may_hold(columns, bad_months), "request_id"], dtype="int64")
+            ids = ids.union(invalid)
+    return ids, invalid
+
+
+def _may_hold(state: pd.DataFrame, months: set[str]) -> pd.Series:
+    """Requests whose rows may have lived in the months ``months``."""
+    sent_local = to_prague_times(state["sent_at"])
+    sent_month = sent_local.dt.strftime("%Y-%m")
+    next_month = (sent_local + pd.offsets.MonthBegin(1)).dt.strftime("%Y-%m")
+    return state["status"].eq("ERROR").fillna(False) & (
+        state["sent_at"].isna() | sent_month.isin(months) | next_month.isin(months)
+    )
 
 
 def _invalidate(state: pd.DataFrame, months: set[str]) -> pd.DataFrame:
     """Requests whose rows may have lived in unusable files must be fetched again."""
     if not months or state.empty:
         return state
-    sent_local = to_prague_times(state["sent_at"])
-    sent_month = sent_local.dt.strftime("%Y-%m")
-    next_month = (sent_local + pd.offsets.MonthBegin(1)).dt.strftime("%Y-%m")
-    may_hold = state["status"].eq("ERROR").fillna(False) & (
-        state["sent_at"].isna() | sent_month.isin(months) | next_month.isin(months)
-    )
+    may_hold = _may_hold(state, months)
     state = state.copy()
     state.loc[may_hold, "final"] = False
     return state
@@ -215,10 +234,10 @@ def _invalidate(state: pd.DataFrame, months: set[str]) -> pd.DataFrame:
 class _Writer:
     """Collects answers and writes them in batches: one journalled change per batch."""
 
-    def __init__(self, paths, state_file: _StateFile, rule, enrichment: Enrichment, request_campaigns, flush_every, flush_seconds):
+    def __init__(self, paths, state_file: _StateFile, rule, campaigns, request_campaigns, flush_every, flush_seconds):
         self.paths, self.state_file, self.rule = paths, state_file, rule
         self.store = ResultsStore(paths)
-        self.enrichment, self.request_campaigns = enrichment, request_campaigns
+        self.campaigns, self.request_campaigns = campaigns, request_campaigns
         self.flush_every, self.flush_seconds = flush_every, flush_seconds
         self.pending: list[ResultsAnswer] = []
         self.last_flush = time.monotonic()
@@ -237,9 +256,8 @@ class _Writer:
     def flush(self, *, last: bool = False, failures=(), now=None) -> bool:
         """Write the pending answers as one journalled change; False when none were pending.
 
-        ``last``: no batch follows, so the change also folds the request state into
-        ``requests.parquet`` and records ``failures`` (at ``now``): the run writes the state
-        once instead of as an update and then again whole.
+        ``last``: no batch follows, so the change also records ``failures`` (at ``now``):
+        the run writes the state once per batch, never once more at its end.
         """
         self.last_flush = time.monotonic()
         if not self.pending:
@@ -247,9 +265,6 @@ class _Writer:
         batch, self.pending = self.pending, []
         tables = [a.table for a in batch if a.rows]
         rows = pa.concat_tables(tables) if tables else RESULTS_SCHEMA.empty_table()
-        rows = self.enrichment.fill(rows, self.request_campaigns)
-        if rows.num_rows and (rows.column("campaign_id").null_count or rows.column("campaign_name").null_count):
-            self.complete = False  # some rows wait for enrichment (backfilled after the fetch)
         answers = pd.DataFrame(
             {
                 "request_id": [a.request_id for a in batch],
@@ -259,6 +274,10 @@ class _Writer:
             }
         )
         with locked(self.paths):
+            # Only the sends of these rows are read, not the whole sends table.
+            rows = _enrichment_for(self.paths, self.campaigns, rows).fill(rows, self.request_campaigns)
+            if rows.num_rows and (rows.column("campaign_id").null_count or rows.column("campaign_name").null_count):
+                self.complete = False  # some rows wait for enrichment (backfilled after the fetch)
             # The rows and the state that says they were fetched change together.
             tx = Transaction(self.paths.root)
             state = self.state_file.read()
@@ -269,7 +288,8 @@ class _Writer:
             updated = record_answers(state, answers, self.rule, index=self.state_file.index())
             if last and failures:
                 updated = record_failures(updated, list(failures), now)
-            self.state_file.stage(tx, updated, None if last else ids)
+                ids = ids.union(pd.Index([f.request_id for f in failures], dtype="int64"))
+            self.state_file.stage(tx, updated, ids)
             tx.commit()
             self.state_file.committed()
             # Many small batches (or many processes) must not pile up parts: merge as we go.
@@ -388,11 +408,8 @@ def fetch_results(
 
     lock = locked(paths)
     store = ResultsStore(paths)
-    state_file = _StateFile(paths)
     with lock:
-        state = state_file.read()
         parts = store.usable_parts()
-        look_up_all = bool(parts) and (state.empty or any(p.path.name == LEGACY_PART for p in parts))
         bad_months = set()
         for problem in store.problems:
             warnings.append(f"{problem.path.relative_to(paths.root)} {problem.reason}: moved to quarantine, refetching")
@@ -400,6 +417,11 @@ def fetch_results(
             bad_months.add(problem.month)
         recorded_files = claim_recorded(paths)
         recorded = read_recorded(recorded_files, quarantine=paths.quarantine)
+        run_ids, invalid = _run_requests(paths, wanted_manifest, recorded, bad_months)
+        state_file = _StateFile(paths, run_ids)
+        state = state_file.read()
+        look_up_all = bool(parts) and (not requests_table(paths).exists()
+                                       or any(p.path.name == LEGACY_PART for p in parts))
 
         def update(current: pd.DataFrame) -> pd.DataFrame:
             merged = _invalidate(current, bad_months)
@@ -408,18 +430,18 @@ def fetch_results(
                     merged = merge_manifest(merged, incoming)
             return merged
 
-        touched = None if bad_months else pd.Index(pd.concat(
+        touched = invalid.union(pd.Index(pd.concat(
             [m["request_id"] for m in (recorded, wanted_manifest) if m is not None] or [pd.Series([], dtype="int64")]
-        ).astype("int64").unique())
+        ).astype("int64").unique()))
         state = state_file.change(update, touched=touched, then_delete=recorded_files)
-        campaigns, sends = read_campaigns(paths, quarantine=True), read_sends(paths, quarantine=True)
+        campaigns = read_campaigns(paths, quarantine=True)
     wanted = _not_final(state) if wanted_manifest is None else pd.Index(wanted_manifest["request_id"].astype("int64"))
     to_fetch = needs_fetch(state, wanted, refresh=refresh)
     request_campaigns = _request_campaigns(state, wanted)
 
     own_client = client is None
     failures: list[FetchFailure] = []
-    writer = _Writer(paths, state_file, rule, Enrichment(campaigns, sends), request_campaigns, flush_every, flush_seconds)
+    writer = _Writer(paths, state_file, rule, campaigns, request_campaigns, flush_every, flush_seconds)
     writer.look_up_all = look_up_all
     if len(to_fetch):
         if own_client:
@@ -444,7 +466,6 @@ def fetch_results(
                     state_file.write(record_failures(state_file.read(), failures, client.clock()), failed)
             with lock:
                 state_file.save()  # the manifest, when no batch carried it
-                state_file.fold()  # nothing left to fold when the last batch did
             if enrich and writer.written:
                 from .enrich import refresh_enrichment
 
@@ -453,14 +474,12 @@ def fetch_results(
                 )
                 if not writer.complete:
                     _backfill_campaigns(paths, lock, writer.written, request_campaigns)
-                    writer.enrichment = None  # read the tables afresh below
         finally:
             if own_client:
                 client.close()
     else:
         with lock:
             state_file.save()
-            state_file.fold()
     for line in warnings:
         log.warning(line)
     with lock:
@@ -470,8 +489,7 @@ def fetch_results(
         if frame is None:
             from ..cache.load import load_results
 
-            frame = load_results(paths.root.parent, request_ids=wanted, requests=final_state,
-                                 enrichment=writer.enrichment)
+            frame = load_results(paths.root.parent, request_ids=wanted, requests=final_state)
     if id_send is not None:
         frame = frame[frame["id_send"] == int(id_send)].reset_index(drop=True)
     known = final_state[final_state["request_id"].isin(wanted)]
@@ -486,6 +504,12 @@ def fetch_results(
         failures=failures,
         warnings=warnings,
     )
+
+
+def _enrichment_for(paths: CachePaths, campaigns, rows: pa.Table) -> Enrichment:
+    """The enrichment lookups ``rows`` need: the campaigns, and the sends of their ``id_send``."""
+    sends = pc.unique(rows.column("id_send")).drop_null() if rows.num_rows else None
+    return Enrichment(campaigns, read_sends(paths, quarantine=True, ids=sends) if sends is not None and len(sends) else None)
 
 
 def _not_final(state: pd.DataFrame) -> pd.Index:
@@ -506,11 +530,11 @@ def _backfill_campaigns(paths, lock, answers: list[ResultsAnswer], request_campa
     if not len(ids):
         return
     with lock:
-        enrichment = Enrichment(read_campaigns(paths), read_sends(paths))
-        if enrichment.campaigns.empty and enrichment.sends.empty:
-            return
         store = ResultsStore(paths)
         rows = store.read_requests(ids)
+        enrichment = _enrichment_for(paths, read_campaigns(paths), rows)
+        if enrichment.campaigns.empty and enrichment.sends.empty:
+            return
         filled = enrichment.fill(rows, request_campaigns)
         gained = pc.or_(
             pc.and_(pc.is_null(rows.column("campaign_id")), pc.is_valid(filled.column("campaign_id"))),
