@@ -155,7 +155,7 @@ def test_check_exit_codes_0_2_and_4(quarter, tmp_path):
     (broken / "cache" / "requests.parquet").write_bytes(b"not parquet at all")
     failed = run_cli("check", "--data-dir", str(broken))
     assert failed.returncode == 4, (failed.returncode, failed.stdout, failed.stderr)
-    assert len(failed.stderr.strip().splitlines()) == 1 and "--debug" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and "requests.parquet cannot be used" in failed.stderr
     assert run_cli("check", "--data-dir", str(data), "--config", str(tmp_path / "none.toml")).returncode == 2
 
 

@@ -13,14 +13,20 @@ import os
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from ..atomic import write_text_atomic
+from ..cache.keyed import requests_table
 from ..cache.store import ResultsStore
+from ..cache.tables import table_problem
+from ..errors import MailkitError
 from ..i18n import format_datetime, gettext as _
 from ..paths import CachePaths
 
-__all__ = ["blind_spot", "last_fetch", "SeenIncidents", "STATE_FILE"]
+__all__ = ["blind_spot", "last_fetch", "SeenIncidents", "STATE_FILE", "UnreadableCacheError"]
+
+class UnreadableCacheError(MailkitError):
+    """A file of the cache that the alarm needs cannot be read."""
+
 
 #: Name of the ``check --new`` state file in the cache folder.
 STATE_FILE = "check_seen.json"
@@ -28,12 +34,9 @@ STATE_FILE = "check_seen.json"
 
 def last_fetch(data_dir: str | os.PathLike | None = None) -> pd.Timestamp | None:
     """The latest successful fetch recorded in the cache (UTC), or None when there is none."""
-    paths = CachePaths.under(data_dir)
-    if not paths.requests.exists():
-        return None
-    column = pq.read_table(paths.requests, columns=["last_fetched_at"]).column("last_fetched_at")
-    values = [v for v in column.to_pylist() if v is not None]
-    return pd.Timestamp(max(values)).tz_convert("UTC") if values else None
+    from ..cache.state_file import last_fetched_at
+
+    return last_fetched_at(CachePaths.under(data_dir))
 
 
 def blind_spot(data_dir: str | os.PathLike | None = None, max_age: pd.Timedelta | None = None,
@@ -54,11 +57,21 @@ def blind_spot(data_dir: str | os.PathLike | None = None, max_age: pd.Timedelta 
     if not paths.root.parent.is_dir():
         return _("cannot see: the data folder {folder} does not exist; run 'mailkit-analysis fetch --data-dir "
                  "{folder}' first, or pass the right --data-dir").format(folder=shown)
-    has_requests = paths.requests.exists() and pq.read_metadata(paths.requests).num_rows > 0
-    has_rows = paths.results.is_dir() and bool(ResultsStore(paths).usable_parts())
-    if not paths.root.is_dir() or not (paths.requests.exists() or paths.results.is_dir()):
+    # The request state is a base file plus update parts: any of them holds requests.
+    requests = requests_table(paths)
+    if not paths.root.is_dir() or not (requests.exists() or paths.results.is_dir()):
         return _("cannot see: no cache in {folder}; run 'mailkit-analysis fetch --data-dir {folder}' "
                  "to fill it").format(folder=shown)
+    for path in requests.files():
+        problem = table_problem(path, requests.schema)
+        if problem is not None:
+            # Not "cannot see" (exit 3: nothing fetched yet) but a broken cache (exit 4):
+            # the alarm must not judge the sends without their sizes and states.
+            raise UnreadableCacheError(_("the request state file {path} cannot be used: {problem}; run "
+                                         "'mailkit-analysis fetch' to rebuild it from the account").format(
+                path=path, problem=problem))
+    has_requests = requests.base_rows() + requests.update_rows() > 0
+    has_rows = paths.results.is_dir() and bool(ResultsStore(paths).usable_parts())
     if not has_requests and not has_rows:
         return _("cannot see: the cache in {folder} is empty; record requests with 'mailkit-analysis "
                  "manifest add' and run 'mailkit-analysis fetch --data-dir {folder}'").format(folder=shown)
