@@ -208,7 +208,7 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         # would only dilute the rates of the other rules.
         source.con.execute(
             "CREATE TEMP TABLE mk_units AS WITH sends AS ("
-            f"{window._sends_sql(source, start, seen=seen)}), "
+            f"{window._sends_sql(source, start, seen=seen, ordered=False)}), "
             "numbered AS (SELECT row_number() OVER (ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send) - 1 "
             "AS unit, * FROM sends), "
             f"failed AS (SELECT DISTINCT request_id FROM mk_codes WHERE error_code IN ({setup})) "
@@ -216,8 +216,7 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
             "date_trunc('day', n.sent_at) AS day, "
             "CASE WHEN n.send_count > 0 THEN n.send_count::DOUBLE END AS size, "
             "EXISTS (SELECT 1 FROM failed f WHERE f.request_id IS NOT DISTINCT FROM n.request_id) AS setup_failed, "
-            "coalesce(n.unit = max(n.unit) OVER (PARTITION BY n.campaign_id), false) AND n.campaign_id IS NOT NULL "
-            "AS latest, (n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM numbered n")
+            "(n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM numbered n")
         # The latest name of each campaign: a few hundred names, not one string per send.
         names = source.arrow(
             "SELECT campaign_id, arg_max(campaign_name, unit) AS campaign_name FROM mk_units "
@@ -232,8 +231,11 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         # Each temp table is dropped once read: DuckDB's memory and the answers' add up.
         source.con.execute("DROP TABLE mk_codes")
         unit_table = source.arrow(
-            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed, latest "
+            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed "
             "FROM mk_units ORDER BY unit")
+        # Each campaign's latest send: the last of its units (a few hundred numbers).
+        latest = source.arrow("SELECT max(unit) AS unit FROM mk_units WHERE campaign_id IS NOT NULL "
+                              "GROUP BY campaign_id")
         source.con.execute("DROP TABLE mk_units")
     units = pd.DataFrame({
         "unit": _ints(unit_table["unit"]),
@@ -244,7 +246,7 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         "day": prague(unit_table["day"].to_pandas()),
         "size": unit_table["size"].to_numpy(zero_copy_only=False).astype(float),
         "setup_failed": unit_table["setup_failed"].to_numpy(zero_copy_only=False).astype(bool),
-        "latest": unit_table["latest"].to_numpy(zero_copy_only=False).astype(bool),
+        "latest": np.isin(_ints(unit_table["unit"]), _ints(latest["unit"])),
     })
     unit_of = _ints(code_table["unit"])
     codes = pd.DataFrame({
