@@ -181,3 +181,11 @@ def test_addresses_to_fix_by_hand():
     with_six = tables.addresses_to_fix(_typo_window(), codes=(2, 6), mask=False).set_index("email")
     assert with_six.loc["bad@seznam.cz", "rows"] == 2 and with_six.loc["bad@seznam.cz", "error_codes"] == "2, 6"
     assert tables.addresses_to_fix(_typo_window())["email"].str.contains("*", regex=False).all()
+
+
+def test_addresses_to_fix_of_an_address_without_campaign():
+    frame = pd.DataFrame({"request_id": pd.array([1], dtype="Int64"), "id_send": pd.array([5], dtype="Int64"),
+                          "email": pd.array(["a@gmial.com"], dtype="string"), "error_code": pd.array([6], dtype="Int64"),
+                          "date": [T("2024-03-04 10:00")]})
+    fix = tables.addresses_to_fix(Window.from_frame(frame), mask=False)
+    assert fix["campaign_ids"].tolist() == [""] and fix["rows"].tolist() == [1]
