@@ -10,6 +10,7 @@ import pytest
 
 from mailkit_analysis.analysis import tables
 from mailkit_analysis.analysis.tables import NO_ADDRESS
+from mailkit_analysis.analysis.window import Window
 
 from test_window import MARCH, T, _windows, cache  # noqa: F401  (the fixture)
 
@@ -120,3 +121,71 @@ def test_likely_typos_and_addresses_to_fix(march):
     r150 = unmasked.set_index("email").loc["r150@seznam.cz"]
     assert r150["error_codes"] == "2" and r150["rows"] == 1 and r150["campaign_ids"] == "10"
     assert r150["last_id_send"] == 100 and r150["last_request_id"] == 1
+
+
+def _typo_window():
+    """Eight rows by hand: a typo domain seen with several codes, sends and dates."""
+    when = [T("2024-03-04 10:00"), T("2024-03-04 11:00"), T("2024-03-05 09:00"), T("2024-03-05 10:00"),
+            T("2024-03-04 12:00"), T("2024-03-06 08:00"), T("2024-03-04 09:00"), T("2024-03-04 13:00")]
+    frame = pd.DataFrame({
+        "request_id": pd.array([1, 1, 2, 2, 1, 3, 1, 2], dtype="Int64"),
+        "id_send": pd.array([100, 100, 200, 200, 100, 300, 100, 200], dtype="Int64"),
+        "id_send_message": pd.array([1, 2, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+        "email": pd.array(["jana@gmial.com", "Petr@GMIAL.com", "jana@gmial.com", "ok@seznam.cz",
+                           "bad@seznam.cz", "bad@seznam.cz", "", "x@seznam.cy"], dtype="string"),
+        "error_code": pd.array([6, 2, 6, 2, 2, 6, 3, 6], dtype="Int64"),
+        "date": when,
+        "campaign_id": pd.array([10, 10, 20, 20, 10, 30, 10, 20], dtype="Int64"),
+        "campaign_name": ["A", "A", "B", "B", "A", "C", "A", "B"],
+    })
+    return Window.from_frame(frame)
+
+
+def test_domain_tables_by_hand():
+    window = _typo_window()
+    counts = tables.domain_counts(window).sort_values(["domain", "error_code"], na_position="last")
+    as_tuples = [tuple(None if pd.isna(v) else v for v in row) for row in counts.itertuples(index=False)]
+    assert as_tuples == [
+        ("gmial.com", 2, 1, "Petr@GMIAL.com"),
+        ("gmial.com", 6, 2, "jana@gmial.com"),
+        ("seznam.cy", 6, 1, "x@seznam.cy"),
+        ("seznam.cz", 2, 2, "bad@seznam.cz"),  # 10:00 on the 4th is before ok@'s 10:00 on the 5th
+        ("seznam.cz", 6, 1, "bad@seznam.cz"),
+        (None, 3, 1, ""),
+    ]
+    typos = tables.likely_typos(window)
+    assert typos["domain"].tolist() == ["gmial.com", "seznam.cy"]
+    assert typos["suggestion"].tolist() == ["gmail.com", "seznam.cz"]
+    assert typos["count"].tolist() == [3, 1]
+    assert typos["example"].tolist() == ["j***@gmial.com", "x***@seznam.cy"]  # the earliest address
+    assert tables.likely_typos(window, codes=[2])["count"].tolist() == [1]
+    domains = tables.recipient_domains(window, codes=(2, 6), top_n=1)
+    assert domains["domain"].tolist() == ["gmial.com", "other"] and domains["count"].tolist() == [3, 4]  # a tie: by name
+
+
+def test_addresses_to_fix_by_hand():
+    fix = tables.addresses_to_fix(_typo_window(), mask=False).set_index("email")
+    # A typo domain lists every row of the address (codes 6 too); a valid domain only code 2.
+    assert fix.index.tolist() == ["jana@gmial.com", "ok@seznam.cz", "x@seznam.cy", "bad@seznam.cz",
+                                  "Petr@GMIAL.com"]
+    jana = fix.loc["jana@gmial.com"]
+    assert jana["rows"] == 2 and jana["error_codes"] == "6" and jana["campaign_ids"] == "10, 20"
+    assert jana["last_id_send"] == 200 and jana["last_request_id"] == 2
+    assert jana["first_seen"] == T("2024-03-04 10:00") and jana["last_seen"] == T("2024-03-05 09:00")
+    assert jana["suggested_email"] == "jana@gmail.com" and jana["reason"] == "likely typo: gmial.com \u2192 gmail.com"
+    bad = fix.loc["bad@seznam.cz"]
+    assert bad["rows"] == 1 and bad["error_codes"] == "2" and bad["campaign_ids"] == "10"
+    assert bad["last_id_send"] == 100 and bad["reason"] == "invalid format" and pd.isna(bad["suggested_email"])
+    assert fix.loc["Petr@GMIAL.com", "domain"] == "gmial.com"
+    assert fix.loc["x@seznam.cy", "suggested_domain"] == "seznam.cz"
+    with_six = tables.addresses_to_fix(_typo_window(), codes=(2, 6), mask=False).set_index("email")
+    assert with_six.loc["bad@seznam.cz", "rows"] == 2 and with_six.loc["bad@seznam.cz", "error_codes"] == "2, 6"
+    assert tables.addresses_to_fix(_typo_window())["email"].str.contains("*", regex=False).all()
+
+
+def test_addresses_to_fix_of_an_address_without_campaign():
+    frame = pd.DataFrame({"request_id": pd.array([1], dtype="Int64"), "id_send": pd.array([5], dtype="Int64"),
+                          "email": pd.array(["a@gmial.com"], dtype="string"), "error_code": pd.array([6], dtype="Int64"),
+                          "date": [T("2024-03-04 10:00")]})
+    fix = tables.addresses_to_fix(Window.from_frame(frame), mask=False)
+    assert fix["campaign_ids"].tolist() == [""] and fix["rows"].tolist() == [1]

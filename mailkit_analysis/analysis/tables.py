@@ -479,7 +479,7 @@ def _sends_table(window: Window) -> pd.DataFrame | None:
 def _sorted_codes(texts: pd.Series) -> pd.Series:
     """``"2, 10"`` in numeric order (SQL sorted the codes as text)."""
     def numeric(text):
-        if text is None or text is pd.NA:
+        if text is None or pd.isna(text) or text == "":  # a column of nothing but NULLs comes as NaN
             return ""
         return ", ".join(str(c) for c in sorted(int(c) for c in str(text).split(", ")))
     return pd.Series([numeric(t) for t in texts], dtype="string")
@@ -556,6 +556,23 @@ def _register_domain(source: Source) -> None:
     )
 
 
+def _per_address_sql(rows: str) -> str:
+    """The window's rows gathered per address and code, in one pass over the rows.
+
+    A cache holds few distinct addresses next to its rows (a recipient fails again and
+    again), so the domain rule, the typo rule and every per-address question run over these
+    groups rather than over every row.
+    """
+    return (
+        f"SELECT email, error_code, count(*) AS n, min(coalesce(date, {_INFINITY})) AS first_key, "
+        f"min(date) AS first_seen, max(date) AS last_seen, max(coalesce(date, {_INFINITY})) AS last_key, "
+        # One arg_max of a pair, and list_distinct of a list (a DISTINCT aggregate costs
+        # several times more per group): both a third of the time of the plain forms.
+        f"arg_max({{'id_send': id_send, 'request_id': request_id}}, coalesce(date, {_INFINITY})) AS last_ids, "
+        f"list_distinct(list(campaign_id)) AS campaigns FROM {rows} GROUP BY ALL"
+    )
+
+
 def domain_counts(window: Window, codes: Iterable[int] | None = None) -> pd.DataFrame:
     """Rows per recipient domain and code, with one example address per domain.
 
@@ -563,17 +580,21 @@ def domain_counts(window: Window, codes: Iterable[int] | None = None) -> pd.Data
     -------
     pandas.DataFrame
         ``domain`` (``<NA>``: no findable domain), ``error_code``, ``count`` and ``example``
-        (an address of that domain, unmasked).
+        (the earliest address of that domain and code, unmasked); ordered by domain, then
+        by when the example was seen, so the first row of a domain has its earliest address.
     """
     with window._source() as source:
         _register_domain(source)
         rows = _rows(window, source, ["email", "error_code", "date"], _codes(codes))
+        # Counted per address first: the domain pattern then runs once per address, not per row.
         out = source.query(
-            "SELECT domain, error_code, count(*) AS count, "
-            f"arg_min(email, coalesce(date, {_INFINITY})) AS example FROM "
-            f"(SELECT mk_domain(email) AS domain, error_code, email, date FROM {rows}) GROUP BY ALL"
+            "SELECT domain, error_code, CAST(sum(n) AS BIGINT) AS count, arg_min(email, first_key) AS example, "
+            "min(first_key) AS first_key FROM (SELECT mk_domain(email) AS domain, * FROM "
+            f"(SELECT email, error_code, count(*) AS n, min(coalesce(date, {_INFINITY})) AS first_key FROM {rows} "
+            "GROUP BY ALL)) GROUP BY ALL ORDER BY domain NULLS LAST, first_key, error_code NULLS LAST"
         )
-    return out.astype({"domain": "string", "error_code": "Int64", "count": "int64", "example": "string"})
+    return out[["domain", "error_code", "count", "example"]].astype(
+        {"domain": "string", "error_code": "Int64", "count": "int64", "example": "string"})
 
 
 def recipient_domains(window: Window, codes: Iterable[int] = (2, 3, 6), top_n: int = 20) -> pd.DataFrame:
@@ -660,28 +681,31 @@ def addresses_to_fix(window: Window, codes: Iterable[int] = (2,), *, mask: bool 
     from .recipients import FIX_COLUMNS, _reason, _with_domain
 
     codes = [int(c) for c in codes]
-    counts = domain_counts(window)
-    domains = counts["domain"].dropna().drop_duplicates()
-    suggested = pd.DataFrame({"domain": domains.to_numpy(), "suggestion": suggest_domains(domains).to_numpy()})
-    suggested = suggested[suggested["suggestion"].notna()].astype("string")
     with window._source() as source:
         _register_domain(source)
-        source.con.register("mk_typos", suggested.astype(object).reset_index(drop=True))
         rows = _rows(window, source, ["email", "error_code", "date", "campaign_id", "id_send", "request_id"])
+        # One pass over the rows, per address and code; the domain and typo rules then run
+        # over the (few) addresses, and an address is gathered from the codes that list it.
+        source.con.execute(
+            "CREATE TEMP TABLE per_address AS SELECT mk_domain(email) AS domain, * FROM "
+            f"({_per_address_sql(rows)}) WHERE trim(coalesce(email, '')) <> ''"
+        )
+        domains = source.query("SELECT DISTINCT domain FROM per_address WHERE domain IS NOT NULL")["domain"]
+        suggested = pd.DataFrame({"domain": domains.to_numpy(dtype=object),
+                                  "suggestion": suggest_domains(domains).to_numpy(dtype=object)})
+        suggested = suggested[suggested["suggestion"].notna()].reset_index(drop=True)
+        source.con.register("mk_typos", suggested)
         out = source.query(f"""
-            WITH r AS (
-                SELECT *, mk_domain(email) AS domain FROM {rows} WHERE trim(coalesce(email, '')) <> ''
-            )
-            SELECT r.email, arg_min(r.domain, coalesce(r.date, {_INFINITY})) AS domain,
-                   arg_min(t.suggestion, coalesce(r.date, {_INFINITY})) AS suggested_domain,
-                   string_agg(DISTINCT CAST(r.error_code AS VARCHAR), ', ') AS error_codes, count(*) AS rows,
-                   min(r.date) AS first_seen, max(r.date) AS last_seen,
-                   string_agg(DISTINCT CAST(r.campaign_id AS VARCHAR), ', ') AS campaign_ids,
-                   arg_max(r.id_send, coalesce(r.date, {_INFINITY})) AS last_id_send,
-                   arg_max(r.request_id, coalesce(r.date, {_INFINITY})) AS last_request_id
-            FROM r LEFT JOIN mk_typos t ON t.domain = r.domain
-            WHERE r.error_code IN ({", ".join(map(str, codes)) or "NULL"}) OR t.suggestion IS NOT NULL
-            GROUP BY r.email ORDER BY rows DESC, last_seen DESC NULLS LAST, r.email
+            SELECT a.email, any_value(a.domain) AS domain, any_value(t.suggestion) AS suggested_domain,
+                   string_agg(CAST(a.error_code AS VARCHAR), ', ') AS error_codes, CAST(sum(a.n) AS BIGINT) AS rows,
+                   min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen,
+                   nullif(array_to_string(list_sort(list_distinct(flatten(list(a.campaigns)))), ', '), '')
+                       AS campaign_ids,
+                   arg_max(a.last_ids, a.last_key).id_send AS last_id_send,
+                   arg_max(a.last_ids, a.last_key).request_id AS last_request_id
+            FROM per_address a LEFT JOIN mk_typos t ON t.domain = a.domain
+            WHERE a.error_code IN ({", ".join(map(str, codes)) or "NULL"}) OR t.suggestion IS NOT NULL
+            GROUP BY a.email ORDER BY rows DESC, last_seen DESC NULLS LAST, a.email
         """)
     if out.empty:
         empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in FIX_COLUMNS})
