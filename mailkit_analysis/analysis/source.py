@@ -165,8 +165,12 @@ class Source:
         # Times leave DuckDB zone-aware and are converted to Prague in pandas; an implicit
         # cast (a bare date in SQL) should mean Prague, as everywhere in the toolkit.
         self.con.execute(f"SET TimeZone = '{PRAGUE_NAME}'")
-        # DuckDB's progress bar would be printed into command output and notebook cells.
-        self.con.execute("SET enable_progress_bar = false")
+        # DuckDB's progress bar would be printed into command output. Inside a Jupyter kernel
+        # without ipywidgets DuckDB refuses to change the setting (it shows no bar there).
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            pass
         if self.frame is not None:
             self._register_frame()
         else:
