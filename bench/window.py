@@ -39,7 +39,7 @@ REPORTS = {
 }
 OTHER = {
     "flags": ["flags"],
-    "check": ["check"],
+    "check": ["check"],  # --since two days before the cache's end, added per cache
 }
 TARGET_SECONDS, TARGET_MB = 25.0, 1536.0
 
@@ -101,6 +101,20 @@ def run_measured(args: list[str], env: dict, cwd: Path) -> tuple[float, float, i
     return seconds, peak / 2**20, proc.returncode
 
 
+def two_days_before_end(data: Path) -> str:
+    """Two days before the cache's latest row (Prague time): the window of a cron ``check``."""
+    import duckdb
+
+    files = str(data / "cache" / "results" / "**" / "*.parquet")
+    latest = duckdb.sql(f"SELECT max(date) FROM read_parquet('{files}')").fetchall()[0][0]
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    if latest.tzinfo is not None:
+        latest = latest.astimezone(ZoneInfo("Europe/Prague"))
+    return (latest - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+
+
 def ensure_cache(root: Path, rows: int) -> Path:
     data = root / f"rows-{rows}"
     if not (data / "cache").exists():
@@ -145,6 +159,8 @@ def main(argv=None) -> int:
                             cli = [sys.executable, str(Path(__file__).resolve()), "--tables-of", command[1], str(data)]
                         else:
                             cli = [sys.executable, "-m", "mailkit_analysis.cli", *command, "--data-dir", str(data)]
+                        if command == ["check"]:
+                            cli += ["--since", two_days_before_end(data)]  # what a cron job asks
                         if command[0] == "report":
                             cli += ["--quiet", "-o", str(Path(out) / f"{way}.html")]
                         seconds, mb, code = run_measured(cli, _env(source), Path(out))
