@@ -182,23 +182,12 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
     the flags are SQL too, so a year of a large account reaches pandas as two frames of
     numbers (campaign names come as a dict, not a string per request).
     """
-    from .window import AFFECTED
-
-    infinity = "'infinity'::TIMESTAMPTZ"
     start = window._start(lookback)
     setup = ", ".join(str(int(c)) for c in setup_codes) or "NULL"
     with window._source() as source:
-        rows = window._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
-                                     "campaign_id", "campaign_name"], since=start)
         # The sends SQL reads the sends twice (for requests and for lone sends): once is enough.
         source.materialize("mk_sends")
-        source.con.execute(
-            "CREATE TEMP TABLE mk_codes AS SELECT max(campaign_id) AS campaign_id, "
-            f"arg_min(campaign_name, coalesce(date, {infinity})) FILTER (WHERE campaign_name IS NOT NULL) "
-            "AS campaign_name, "
-            f"min(coalesce(date, {infinity})) FILTER (WHERE campaign_name IS NOT NULL) AS name_date, "
-            "request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
-            f"count(*) AS rows, {AFFECTED} AS recipients FROM {rows} GROUP BY request_id, id_send, error_code")
+        source.con.execute(f"CREATE TEMP TABLE mk_codes AS {window._send_codes_sql(source, start)}")
         # What Window.sends() computes from the rows, computed from their aggregate: the
         # same request, send, campaign, first date and row count per request.
         seen = ("(SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id, "

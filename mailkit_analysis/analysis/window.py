@@ -183,14 +183,9 @@ class Window:
             affected recipients: see the module docstring); ordered by request, code.
         """
         with self._source() as source:
-            rows = self._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
-                                       "campaign_id", "campaign_name"], since=self._start(lookback))
             table = source.query(
-                "SELECT max(campaign_id) AS campaign_id, "
-                f"arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) "
-                "AS campaign_name, request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
-                f"count(*) AS rows, {AFFECTED} AS recipients FROM {rows} "
-                "GROUP BY request_id, id_send, error_code ORDER BY request_id, id_send NULLS FIRST, error_code NULLS LAST"
+                f"SELECT * EXCLUDE (name_date) FROM ({self._send_codes_sql(source, self._start(lookback))}) "
+                "ORDER BY request_id, id_send NULLS FIRST, error_code NULLS LAST"
             )
         return pd.DataFrame({
             "campaign_id": table["campaign_id"].astype("Int64"),
@@ -203,6 +198,20 @@ class Window:
             "rows": table["rows"].astype("int64"),
             "recipients": table["recipients"].astype("int64"),
         })
+
+    def _send_codes_sql(self, source: Source, since: pd.Timestamp | None) -> str:
+        """The SQL of :meth:`send_codes`, unordered, with ``name_date`` (the date of the row
+        ``campaign_name`` was taken from) so that per-request names can be derived from it."""
+        rows = self._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
+                                   "campaign_id", "campaign_name"], since=since)
+        return (
+            "SELECT max(campaign_id) AS campaign_id, "
+            f"arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) "
+            "AS campaign_name, request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
+            f"count(*) AS rows, {AFFECTED} AS recipients, "
+            f"min(coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS name_date "
+            f"FROM {rows} GROUP BY request_id, id_send, error_code"
+        )
 
     def sends(self, lookback: pd.Timedelta | None = None) -> pd.DataFrame:
         """One row per request in the window (and per send enrichment lists without one).
