@@ -41,7 +41,7 @@ from ..frame import RESULTS_SCHEMA
 from ..paths import CachePaths
 from ..prague_time import PRAGUE_DTYPE, PRAGUE_NAME, sql_assume_prague, to_prague_times
 
-__all__ = ["DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "Source", "prague", "sql_ints", "sql_time"]
+__all__ = ["DUCKDB_THREADS", "DUCKDB_MEMORY_LIMIT", "LOOKUPS", "ProcessMemo", "Source", "prague", "sql_ints", "sql_time"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,95 @@ def sql_time(stamp: pd.Timestamp) -> str:
 
 def _quote(path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+class ProcessMemo:
+    """Arrow answers a process keeps while the cache files they came from are unchanged.
+
+    A notebook asks several questions that need the same intermediate answer (the sends and
+    requests lookups, the recipients sent per send), and computing it is seconds on a large
+    account. Each entry is stored with the fingerprint of the files it was read from (see
+    :func:`_fingerprint`) and used again only while the fingerprint is the same; the oldest
+    entries are dropped past ``entries`` or ``limit_bytes``, and an answer larger than
+    ``limit_bytes`` is not kept at all (it is computed again per question instead).
+    """
+
+    def __init__(self, entries: int, limit_bytes: int):
+        self.entries, self.limit_bytes = entries, limit_bytes
+        self._kept: dict = {}
+
+    def get(self, key, mark: tuple) -> pa.Table | None:
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != mark:
+            return None
+        self._kept[key] = self._kept.pop(key)  # most recently used last
+        return kept[1]
+
+    def put(self, key, mark: tuple, table: pa.Table) -> None:
+        self._kept.pop(key, None)
+        if table.nbytes > self.limit_bytes:
+            return
+        self._kept[key] = (mark, table)
+        while len(self._kept) > self.entries or sum(t.nbytes for _, t in self._kept.values()) > self.limit_bytes:
+            self._kept.pop(next(iter(self._kept)))
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
+#: The lookups (``mk_sends``, ``mk_requests``) of the latest cache read: about 3M sends or
+#: requests fit; beyond that they are read again per question instead of held.
+LOOKUPS = ProcessMemo(entries=2, limit_bytes=256 * 1024 * 1024)
+
+
+def _fingerprint(files: list[Path]) -> tuple:
+    """What identifies the content of ``files``: a part is written once under a new name, and
+    a base file is replaced by a rename (a new inode), so path, inode, size and mtime suffice."""
+    marks = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            marks.append((str(path), None))
+            continue
+        marks.append((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(marks)
+
+
+# {fingerprint of one results part: whether all its rows carry both campaign columns}.
+_COMPLETE_PARTS: dict[tuple, bool] = {}
+
+
+def _campaigns_complete(path: Path) -> bool:
+    """Whether the parquet statistics of ``path`` show no missing ``campaign_id`` or
+    ``campaign_name`` (False when a row group has no statistics or the file lacks a column).
+
+    Read from the footer only, and kept per file version: a generated or backfilled cache
+    stores both on every row, a fetched one fills them from the lookups.
+    """
+    import pyarrow.parquet as pq
+
+    mark = _fingerprint([path])
+    known = _COMPLETE_PARTS.get(mark)
+    if known is not None:
+        return known
+    complete = False
+    try:
+        meta = pq.read_metadata(path)
+        names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+        wanted = [names.index(c) for c in ("campaign_id", "campaign_name") if c in names]
+        if len(wanted) == 2:
+            complete = all(
+                (stats := meta.row_group(g).column(i).statistics) is not None
+                and stats.has_null_count and stats.null_count == 0
+                for g in range(meta.num_row_groups) for i in wanted
+            )
+    except (OSError, ValueError, pa.ArrowException):
+        complete = False  # the query will read the file and say what is wrong with it
+    if len(_COMPLETE_PARTS) > 10_000:
+        _COMPLETE_PARTS.clear()
+    _COMPLETE_PARTS[mark] = complete
+    return complete
 
 
 #: Row numbers of one part stay below this; a part's rows rank after every earlier part's.
@@ -136,6 +225,8 @@ class Source:
         self._sends, self._requests = sends, requests
         self.con: duckdb.DuckDBPyConnection | None = None
         self._months: dict[str, list[Path]] = {}
+        self._lookup_files: dict[str, list[Path]] = {}
+        self._lookup_plans: dict[str, tuple] = {}
         self._reading = None
 
     # ----------------------------------------------------------------------- connection
@@ -188,12 +279,57 @@ class Source:
 
     def materialize(self, *names: str) -> None:
         """Read the named lookup views (``mk_sends``, ``mk_requests``) once into tables, for a
-        question that joins them several times."""
+        question that joins them several times.
+
+        The process keeps what it read (:data:`LOOKUPS`): the next question on
+        the same cache uses it as long as the lookup's files are unchanged. The cache's lock is
+        held meanwhile, so the files checked are the files read.
+        """
         if self.frame is not None:
             return  # a user's tables are tables already
         for name in names:
-            self.con.execute(f"CREATE TEMP TABLE {name}_read AS SELECT * FROM {name}")
+            mark = _fingerprint(self._lookup_files.get(name, []))
+            table = LOOKUPS.get(name, mark)
+            if table is None:
+                table = self._read_lookup(name)
+                LOOKUPS.put(name, mark, table)
+            self.con.register(f"{name}_read", table)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_read")
+
+    def _read_lookup(self, name: str) -> pa.Table:
+        """The lookup view ``name``, read whole.
+
+        The view keeps the last row per key over every part, a grouping of millions of rows.
+        A base file holds one row per key (compaction writes it so; checked here, since an
+        older cache may not), so only the keys the update parts hold need it: the base's
+        other rows are read as they are.
+        """
+        plan = self._lookup_plans.get(name)
+        if plan is not None:
+            base, updates, key, columns = plan
+            try:
+                unique = self.con.sql(f"SELECT count({key}) = count(DISTINCT {key}) FROM "
+                                      f"read_parquet({_quote(base)})").fetchall()[0][0]
+                if unique:
+                    exprs = ", ".join(f"{expr} AS {column}" for column, expr in columns.items())
+                    sql = f"SELECT {key}, {exprs} FROM read_parquet({_quote(base)}) b WHERE {key} IS NOT NULL"
+                    if updates:
+                        changed = _parts_relation(updates)
+                        sql = (f"SELECT * FROM ({sql}) b ANTI JOIN (SELECT DISTINCT {key} FROM {changed}) u "
+                               f"USING ({key}) UNION ALL BY NAME {_last_rows(key, columns).format(file=changed)}")
+                    return self.arrow(sql)
+            except duckdb.Error as exc:  # an older schema, say: the view's reading copes with it
+                log.debug("reading %s whole: %s", name, str(exc)[:120])
+        return self.arrow(f"SELECT * FROM {name}")
+
+    def fingerprint(self) -> tuple | None:
+        """What identifies the cache's content as this source reads it (every results part,
+        lookup and campaign file); None for a user's frame, whose content is not tracked."""
+        if self.frame is not None:
+            return None
+        files = [p for paths in self._months.values() for p in paths]
+        files += [p for paths in self._lookup_files.values() for p in paths] + [self.paths.campaigns]
+        return _fingerprint(files)
 
     def arrow(self, sql: str) -> pa.Table:
         """Run ``sql`` and return its answer as an arrow table."""
@@ -246,6 +382,12 @@ class Source:
             return f"(SELECT {nothing} WHERE false)"
         if wanted is None and not {"campaign_id", "campaign_name"} & set(columns):
             return f"(SELECT {listed} FROM {scan}{_and(where)})"
+        if self._campaigns_stored(since, until):
+            # Every row carries both campaign columns (the parts' statistics say so): the join
+            # with the lookups below would find nothing to fill, yet build its tables.
+            if wanted is not None:
+                where.append(f"campaign_id IN ({wanted})")
+            return f"(SELECT {listed} FROM {scan}{_and(where)})"
         # Rows that carry both campaign columns need no lookup (every row of a generated or
         # backfilled cache); only the others are joined with the enrichment tables.
         stored = where + ["campaign_id IS NOT NULL", "campaign_name IS NOT NULL"]
@@ -273,12 +415,20 @@ class Source:
             f"UNION ALL {named}))"
         )
 
-    def _scan(self, since, until) -> str | None:
-        """``read_parquet`` over the month partitions the window can touch."""
+    def _files(self, since, until) -> list[Path]:
+        """The results parts of the month partitions the window can touch."""
         months = self._months
         if since is not None or until is not None:
             months = {m: months[m] for m in _months_between(since, until, months)}
-        files = [str(p) for paths in months.values() for p in paths]
+        return [p for paths in months.values() for p in paths]
+
+    def _campaigns_stored(self, since, until) -> bool:
+        """Whether every row the window can touch has ``campaign_id`` and ``campaign_name``."""
+        return all(_campaigns_complete(path) for path in self._files(since, until))
+
+    def _scan(self, since, until) -> str | None:
+        """``read_parquet`` over the month partitions the window can touch."""
+        files = [str(p) for p in self._files(since, until)]
         if not files:
             return None
         listed = ", ".join(_quote(f) for f in files)
@@ -297,6 +447,7 @@ class Source:
         # The sends and the request state are a base file plus update parts (cache.keyed):
         # every part is read, and rows are ordered by part, then by row within it.
         sends, requests = sends_table(self.paths).files(), requests_table(self.paths).files()
+        self._lookup_files = {"mk_sends": sends, "mk_requests": requests}
         # The lookups load_results fills campaigns from, read by DuckDB straight from the
         # small tables' files: the last row per key with a value wins, like the dicts
         # Enrichment builds; a missing or unusable file is an empty table.
@@ -314,14 +465,20 @@ class Source:
                     "NULL::BIGINT AS campaign_id, NULL::VARCHAR AS campaign_name")
         # One row per send and per request: the last row written of each, whole (an update
         # part holds whole rows, so a value it leaves empty is empty, not the older one).
+        send_columns = {"campaign_id": "campaign_id", "send_count": "send_count", "sent": _SEND_DATE}
+        request_columns = {c: c for c in ("id_send", "campaign_id", "sent_at", "recipients", "status", "final")}
+        for name, keyed, files, schema, key, columns in (
+                ("mk_sends", sends_table(self.paths), sends, SENDS_SCHEMA, "id_send", send_columns),
+                ("mk_requests", requests_table(self.paths), requests, REQUESTS_SCHEMA, "request_id", request_columns)):
+            usable = [path for path in files if path.is_file() and table_problem(path, schema) is None]
+            if usable and usable[0] == keyed.base:
+                self._lookup_plans[name] = (usable[0], usable[1:], key, columns)
         self._table("mk_sends", sends, SENDS_SCHEMA,
-                    _last_rows("id_send", {"campaign_id": "campaign_id", "send_count": "send_count",
-                                           "sent": _SEND_DATE}),
+                    _last_rows("id_send", send_columns),
                     "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, NULL::BIGINT AS send_count, "
                     "NULL::TIMESTAMPTZ AS sent")
         self._table("mk_requests", requests, REQUESTS_SCHEMA,
-                    _last_rows("request_id", {c: c for c in ("id_send", "campaign_id", "sent_at", "recipients",
-                                                             "status", "final")}),
+                    _last_rows("request_id", request_columns),
                     "NULL::BIGINT AS request_id, NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, "
                     "NULL::TIMESTAMPTZ AS sent_at, NULL::BIGINT AS recipients, NULL::VARCHAR AS status, "
                     "NULL::BOOLEAN AS final")

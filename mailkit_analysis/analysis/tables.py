@@ -28,7 +28,7 @@ from ..prague_time import PRAGUE_NAME, to_prague_times
 from ..masking import mask_emails
 from .domains import _DOMAIN_PATTERN, _TRAILING_JUNK, _extract_arrow, suggest_domains
 from .outcomes import send_outcomes
-from .source import Source, prague
+from .source import ProcessMemo, Source, prague
 from .summaries import (
     NO_DOMAIN,
     OTHER,
@@ -265,22 +265,48 @@ def top_info(window: Window, n: int = 10) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- rates
 
-def _unit_sizes_sql(window: Window, source: Source) -> str:
+def _unit_sizes_sql(window: Window, source: Source, seen: str | None = None) -> str:
     """One row per unit (send, or request without one) of the window with its size.
 
     The size is the send's ``SEND_COUNT``; for a unit the sends table does not size, the
     sum of its requests' manifest ``recipients`` (``NULL`` when one of them is unknown).
-    ``has_rows``: the unit has error rows in the window.
+    ``has_rows``: the unit has error rows in the window. ``seen``: as for
+    :meth:`Window._sends_sql`, when the caller has the window's rows at hand.
     """
     return f"""
         (SELECT coalesce(w.id_send, -w.request_id) AS unit, max(w.campaign_id) AS campaign_id,
                 max(w.rows) > 0 AS has_rows,
                 coalesce(max(s.send_count),
                          CASE WHEN count(*) = count(w.send_count) THEN sum(w.send_count) END) AS size
-         FROM ({window._sends_sql(source, window.since)}) w
+         FROM ({window._sends_sql(source, window.since, seen=seen, ordered=False)}) w
          LEFT JOIN mk_sends s ON s.id_send = w.id_send
          GROUP BY ALL)
     """
+
+
+#: The units' sizes of the latest windows asked about: the denominators of every rate in a
+#: window, the same whatever codes a table counts, so a notebook computes them once.
+UNIT_SIZES = ProcessMemo(entries=4, limit_bytes=128 * 1024 * 1024)
+
+
+def _unit_sizes(window: Window, source: Source, rows: str | None = None) -> str:
+    """The name of a relation on ``source`` holding :func:`_unit_sizes_sql` of ``window``.
+
+    ``rows``: a relation of all the window's rows with :data:`Window.SEEN_COLUMNS`, when the
+    caller has one (it saves reading the rows again). Kept in :data:`UNIT_SIZES` while the
+    cache is unchanged.
+    """
+    key = (str(source.paths.root) if source.paths is not None else None,
+           window.since, window.until, window.campaigns, window.id_send)
+    mark = source.fingerprint()
+    table = UNIT_SIZES.get(key, mark) if mark is not None else None
+    if table is None:
+        seen = Window._seen_sql(rows) if rows is not None else None
+        table = source.arrow(f"SELECT * FROM {_unit_sizes_sql(window, source, seen)}")
+        if mark is not None:
+            UNIT_SIZES.put(key, mark, table)
+    source.con.register("unit_sizes", table)
+    return "unit_sizes"
 
 
 # Recipients sent per campaign: the complete sum of its units' sizes. A sized unit without
@@ -304,9 +330,7 @@ def campaign_recipients(window: Window) -> pd.DataFrame:
     """
     with window._source() as source:
         source.materialize("mk_sends", "mk_requests")
-        out = source.query(
-            _CAMPAIGN_SIZES.format(units=_unit_sizes_sql(window, source)) + " ORDER BY 1"
-        )
+        out = source.query(_CAMPAIGN_SIZES.format(units=_unit_sizes(window, source)) + " ORDER BY 1")
     return out.astype({"campaign_id": "Int64", "recipients": "Int64"})
 
 
@@ -351,7 +375,9 @@ def by_campaign(window: Window, codes: Iterable[int] | None = None) -> pd.DataFr
         rows = _rows(window, source, ["request_id", "id_send", "id_send_message", "error_code", "date",
                                       "campaign_id", "campaign_name"], codes)
         source.con.execute(f"CREATE TEMP TABLE window_rows AS SELECT *, {_UNIT} AS unit FROM {rows}")
-        source.con.execute(f"CREATE TEMP TABLE unit_sizes AS SELECT * FROM {_unit_sizes_sql(window, source)}")
+        # With every code counted, window_rows holds all the window's rows: the sizes need not
+        # read them again.
+        _unit_sizes(window, source, rows="window_rows" if codes is None else None)
         # Per unit and campaign first: affected recipients are counted (and capped) per send.
         source.con.execute(
             "CREATE TEMP TABLE cells AS SELECT r.campaign_id, r.unit, count(*) AS n, "
@@ -441,7 +467,8 @@ def by_send(window: Window, codes: Iterable[int] | None = None, limit: int | Non
                 GROUP BY unit
             )
             SELECT u.*, i.info, z.size FROM u LEFT JOIN i USING (unit)
-            LEFT JOIN {_unit_sizes_sql(window, source)} z ON z.unit = u.unit
+            LEFT JOIN {_unit_sizes(window, source, rows="window_rows" if codes is None else None)} z
+                ON z.unit = u.unit
             ORDER BY u.errors DESC, u.first_seen NULLS LAST, u.unit{limited}
         """)
         per_code = source.query(

@@ -152,8 +152,11 @@ class Window:
                 frame = frame[(frame["id_send"] == self.id_send).fillna(False)].reset_index(drop=True)
             return frame
         wanted = list(columns) if columns is not None else list(RESULT_COLUMNS)
+        # The order (earliest first) needs the date and request even when they are not asked for.
+        read = wanted + [c for c in ("date", "request_id") if c not in wanted]
         with self._source() as source:
-            sql = f"SELECT * FROM {self._rows(source, wanted, codes=codes)} ORDER BY date NULLS LAST, request_id"
+            sql = (f"SELECT {', '.join(wanted)} FROM {self._rows(source, read, codes=codes)} "
+                   "ORDER BY date NULLS LAST, request_id")
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
             table = source.arrow(sql)
@@ -269,14 +272,7 @@ class Window:
             inside.append(f"id_send = {int(self.id_send)}")
         chosen = " AND ".join(inside) or "true"
         if seen is None:
-            rows = self._rows(source, ["request_id", "id_send", "date", "campaign_id", "campaign_name"], since=since)
-            seen = f"""(
-                SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id,
-                       arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL)
-                           AS campaign_name,
-                       min(date) AS first_date, count(*) AS rows
-                FROM {rows} GROUP BY request_id
-            )"""
+            seen = self._seen_sql(self._rows(source, self.SEEN_COLUMNS, since=since))
         return f"""
             WITH seen AS {seen},
             requests AS (
@@ -315,6 +311,22 @@ class Window:
             LEFT JOIN {self._names(source)} n ON n.campaign_id = u.campaign_id
             {"ORDER BY u.sent_at NULLS LAST, u.request_id NULLS LAST, u.id_send" if ordered else ""}
         """
+
+    #: The row columns :meth:`_seen_sql` reads.
+    SEEN_COLUMNS = ("request_id", "id_send", "date", "campaign_id", "campaign_name")
+
+    @staticmethod
+    def _seen_sql(rows: str) -> str:
+        """One row per request with rows in ``rows`` (a relation with :data:`SEEN_COLUMNS`):
+        its send, campaign, campaign name (of its first named row), first date and rows, as
+        :meth:`_sends_sql` takes them."""
+        return f"""(
+            SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id,
+                   arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL)
+                       AS campaign_name,
+                   min(date) AS first_date, count(*) AS rows
+            FROM {rows} GROUP BY request_id
+        )"""
 
     @staticmethod
     def _names(source: Source) -> str:
