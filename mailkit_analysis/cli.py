@@ -464,8 +464,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .presentation.report import find_notebook, render_report
+    from .presentation.report import find_notebook, render_report, skip_unused_schema_formats
 
+    skip_unused_schema_formats()
     blind = _blind(args.data_dir)
     if blind is not None:
         return blind

@@ -79,9 +79,10 @@ def run_demo(args: argparse.Namespace) -> int:
 def _render_overview(data_dir) -> None:
     """Render the overview report of the whole cache and say where it and the notebooks are."""
     from .paths import resolve_data_dir
-    from .presentation.report import DEFAULT_NOTEBOOK, render_report
+    from .presentation.report import DEFAULT_NOTEBOOK, render_report, skip_unused_schema_formats
 
     print(f"Rendering the overview report ({DEFAULT_NOTEBOOK}.ipynb) ...", file=sys.stderr, flush=True)
+    skip_unused_schema_formats()
     path = render_report(DEFAULT_NOTEBOOK, data_dir=data_dir)
     print(f"\nReport (no code, no credentials, recipient addresses masked): {path}")
     print("Notebooks: make lab   (or: .venv/bin/pip install -e '.[lab]' && .venv/bin/jupyter lab notebooks/)")

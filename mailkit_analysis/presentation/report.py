@@ -441,6 +441,22 @@ def _chrome(title: str, window: str, campaigns: list[int] | None, made: pd.Times
 
 # --------------------------------------------------------------------------- public
 
+def skip_unused_schema_formats() -> None:
+    """Keep this process's ``jsonschema`` from compiling an IRI grammar it never uses.
+
+    nbformat imports ``jsonschema``, which, when ``rfc3987-syntax`` is installed (JupyterLab
+    brings it), builds a lark parser for the ``iri`` format at import time: over a second of
+    every report. The notebook schemas use no ``format`` keyword, so a command process that
+    only renders reports marks that optional module as absent (``jsonschema`` then leaves the
+    ``iri`` format unchecked, as it does whenever the module is not installed). Only the
+    command line calls this; a Python user's process is left as it is.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def render_report(
     notebook: str | os.PathLike = DEFAULT_NOTEBOOK,
     *,
