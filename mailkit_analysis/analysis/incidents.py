@@ -198,8 +198,12 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         source.con.execute(
             "CREATE TEMP TABLE mk_units AS WITH sends AS ("
             f"{window._sends_sql(source, start, seen=seen, ordered=False)}), "
-            "numbered AS (SELECT row_number() OVER (ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send) - 1 "
-            "AS unit, * FROM sends), "
+            # Numbered on the three sort keys alone, then joined back (request and send are
+            # unique per row): a window's sort carries every column it is given, and this one
+            # runs on one thread.
+            "numbered AS (SELECT o.unit, s.* FROM sends s JOIN (SELECT row_number() OVER "
+            "(ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send) - 1 AS unit, request_id, id_send "
+            "FROM sends) o ON o.request_id IS NOT DISTINCT FROM s.request_id AND o.id_send IS NOT DISTINCT FROM s.id_send), "
             f"failed AS (SELECT DISTINCT request_id FROM mk_codes WHERE error_code IN ({setup})) "
             "SELECT n.unit, n.request_id, n.id_send, n.campaign_id, n.campaign_name, n.sent_at, "
             "date_trunc('day', n.sent_at) AS day, "

@@ -128,6 +128,8 @@ def _fingerprint(files: list[Path]) -> tuple:
     return tuple(marks)
 
 
+# {(fingerprint of a base file, key): whether it holds one row per key}.
+_UNIQUE_KEYS: dict[tuple, bool] = {}
 # {fingerprint of one results part: whether all its rows carry both campaign columns}.
 _COMPLETE_PARTS: dict[tuple, bool] = {}
 
@@ -226,7 +228,6 @@ class Source:
         self.con: duckdb.DuckDBPyConnection | None = None
         self._months: dict[str, list[Path]] = {}
         self._lookup_files: dict[str, list[Path]] = {}
-        self._lookup_plans: dict[str, tuple] = {}
         self._reading = None
 
     # ----------------------------------------------------------------------- connection
@@ -291,36 +292,10 @@ class Source:
             mark = _fingerprint(self._lookup_files.get(name, []))
             table = LOOKUPS.get(name, mark)
             if table is None:
-                table = self._read_lookup(name)
+                table = self.arrow(f"SELECT * FROM {name}")
                 LOOKUPS.put(name, mark, table)
             self.con.register(f"{name}_read", table)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_read")
-
-    def _read_lookup(self, name: str) -> pa.Table:
-        """The lookup view ``name``, read whole.
-
-        The view keeps the last row per key over every part, a grouping of millions of rows.
-        A base file holds one row per key (compaction writes it so; checked here, since an
-        older cache may not), so only the keys the update parts hold need it: the base's
-        other rows are read as they are.
-        """
-        plan = self._lookup_plans.get(name)
-        if plan is not None:
-            base, updates, key, columns = plan
-            try:
-                unique = self.con.sql(f"SELECT count({key}) = count(DISTINCT {key}) FROM "
-                                      f"read_parquet({_quote(base)})").fetchall()[0][0]
-                if unique:
-                    exprs = ", ".join(f"{expr} AS {column}" for column, expr in columns.items())
-                    sql = f"SELECT {key}, {exprs} FROM read_parquet({_quote(base)}) b WHERE {key} IS NOT NULL"
-                    if updates:
-                        changed = _parts_relation(updates)
-                        sql = (f"SELECT * FROM ({sql}) b ANTI JOIN (SELECT DISTINCT {key} FROM {changed}) u "
-                               f"USING ({key}) UNION ALL BY NAME {_last_rows(key, columns).format(file=changed)}")
-                    return self.arrow(sql)
-            except duckdb.Error as exc:  # an older schema, say: the view's reading copes with it
-                log.debug("reading %s whole: %s", name, str(exc)[:120])
-        return self.arrow(f"SELECT * FROM {name}")
 
     def fingerprint(self) -> tuple | None:
         """What identifies the cache's content as this source reads it (every results part,
@@ -467,21 +442,54 @@ class Source:
         # part holds whole rows, so a value it leaves empty is empty, not the older one).
         send_columns = {"campaign_id": "campaign_id", "send_count": "send_count", "sent": _SEND_DATE}
         request_columns = {c: c for c in ("id_send", "campaign_id", "sent_at", "recipients", "status", "final")}
-        for name, keyed, files, schema, key, columns in (
-                ("mk_sends", sends_table(self.paths), sends, SENDS_SCHEMA, "id_send", send_columns),
-                ("mk_requests", requests_table(self.paths), requests, REQUESTS_SCHEMA, "request_id", request_columns)):
-            usable = [path for path in files if path.is_file() and table_problem(path, schema) is None]
-            if usable and usable[0] == keyed.base:
-                self._lookup_plans[name] = (usable[0], usable[1:], key, columns)
+        bases = {"mk_sends": sends_table(self.paths).base, "mk_requests": requests_table(self.paths).base}
         self._table("mk_sends", sends, SENDS_SCHEMA,
-                    _last_rows("id_send", send_columns),
+                    self._lookup_sql(sends, SENDS_SCHEMA, bases["mk_sends"], "id_send", send_columns),
                     "NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, NULL::BIGINT AS send_count, "
                     "NULL::TIMESTAMPTZ AS sent")
         self._table("mk_requests", requests, REQUESTS_SCHEMA,
-                    _last_rows("request_id", request_columns),
+                    self._lookup_sql(requests, REQUESTS_SCHEMA, bases["mk_requests"], "request_id",
+                                     request_columns),
                     "NULL::BIGINT AS request_id, NULL::BIGINT AS id_send, NULL::BIGINT AS campaign_id, "
                     "NULL::TIMESTAMPTZ AS sent_at, NULL::BIGINT AS recipients, NULL::VARCHAR AS status, "
                     "NULL::BOOLEAN AS final")
+
+    def _lookup_sql(self, files: list[Path], schema: pa.Schema, base: Path, key: str, columns: dict[str, str]) -> str:
+        """The query (over ``{file}``, all parts) of one row per ``key``: its latest row's ``columns``.
+
+        The latest row of each key is a grouping of every row, seconds on millions of sends.
+        A base file with one row per key (compaction writes it so; checked once per version
+        of the file, since an older cache may not) needs it only for the keys the update parts
+        hold: the base's other rows are read as they are.
+        """
+        grouped = _last_rows(key, columns)
+        usable = [path for path in files if path.is_file() and table_problem(path, schema) is None]
+        if not usable or usable[0] != base or not self._one_row_per_key(base, key):
+            return grouped
+        exprs = ", ".join(f"{expr} AS {column}" for column, expr in columns.items())
+        plain = f"SELECT {key}, {exprs} FROM read_parquet({_quote(base)}) WHERE {key} IS NOT NULL"
+        updates = usable[1:]
+        if updates:
+            changed = _parts_relation(updates)
+            plain = (f"SELECT * FROM ({plain}) ANTI JOIN (SELECT DISTINCT {key} FROM {changed}) USING ({key}) "
+                     f"UNION ALL BY NAME {grouped.format(file=changed)}")
+        # Names its files itself: braces in a path must survive _table's format().
+        return plain.replace("{", "{{").replace("}", "}}")
+
+    def _one_row_per_key(self, path: Path, key: str) -> bool:
+        mark = (_fingerprint([path]), key)
+        known = _UNIQUE_KEYS.get(mark)
+        if known is None:
+            try:
+                known = bool(self.con.sql(f"SELECT count({key}) = count(DISTINCT {key}) FROM "
+                                          f"read_parquet({_quote(path)})").fetchall()[0][0])
+            except duckdb.Error as exc:  # an older schema, say: the grouped reading copes with it
+                log.debug("%s: %s", path, str(exc)[:120])
+                known = False
+            if len(_UNIQUE_KEYS) > 1000:
+                _UNIQUE_KEYS.clear()
+            _UNIQUE_KEYS[mark] = known
+        return known
 
     def _table(self, name: str, files: list[Path], schema: pa.Schema, query: str, empty: str) -> None:
         empty_query = f"SELECT {empty} WHERE false"
