@@ -286,7 +286,8 @@ def suggest_domains(domains: pd.Series) -> pd.Series:
 
 
 def likely_typos(frame: pd.DataFrame, codes=None) -> pd.DataFrame:
-    """Domains of the frame's addresses that look like typos of common providers.
+    """Domains of the frame's addresses that look like typos of common providers:
+    :func:`mailkit_analysis.analysis.tables.likely_typos` over ``frame``.
 
     Parameters
     ----------
@@ -299,22 +300,9 @@ def likely_typos(frame: pd.DataFrame, codes=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``domain``, ``suggestion``, ``count`` (rows), ``example`` (one masked
-        address); most frequent first.
+        address, the earliest seen); most frequent first.
     """
-    columns = {"domain": "string", "suggestion": "string", "count": "int64", "example": "string"}
-    rows = frame if codes is None else frame[frame["error_code"].isin(list(codes)).fillna(False)]
-    emails = rows["email"].astype("string")
-    domains = extract_domains(emails)
-    keep = domains.notna().to_numpy()
-    if not keep.any():
-        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-    table = pd.DataFrame({"domain": domains[keep], "email": emails[keep]})
-    grouped = table.groupby("domain", sort=False)
-    out = pd.DataFrame({"count": grouped.size(), "example": grouped["email"].first()}).reset_index()
-    out["suggestion"] = suggest_domains(out["domain"])
-    out = out[out["suggestion"].notna()].copy()
-    from ..masking import mask_emails  # masking builds on this module's domain extraction
+    from . import tables  # tables builds on this module's domain rule
+    from .window import Window
 
-    out["example"] = mask_emails(out["example"].astype("string"))
-    out = out.sort_values(["count", "domain"], ascending=[False, True], kind="stable")
-    return out[list(columns)].astype(columns).reset_index(drop=True)
+    return tables.likely_typos(Window.from_frame(frame), codes)
