@@ -37,7 +37,7 @@ from .summaries import (
     normalise_freq,
     period_start,
 )
-from .window import AFFECTED, Window
+from .window import Window, affected_by
 
 __all__ = [
     "NO_ADDRESS",
@@ -379,13 +379,12 @@ def by_campaign(window: Window, codes: Iterable[int] | None = None) -> pd.DataFr
         # read them again.
         _unit_sizes(window, source, rows="window_rows" if codes is None else None)
         # Per unit and campaign first: affected recipients are counted (and capped) per send.
-        source.con.execute(
-            "CREATE TEMP TABLE cells AS SELECT r.campaign_id, r.unit, count(*) AS n, "
-            f"{AFFECTED} AS raw_affected, min(date) AS first_seen, max(date) AS last_seen, "
+        source.con.execute("CREATE TEMP TABLE cells AS SELECT * FROM " + affected_by(
+            "window_rows", ["campaign_id", "unit"],
+            "count(*) AS n, min(date) AS first_seen, max(date) AS last_seen, "
             f"arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS name, "
-            f"min(coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS named_at "
-            "FROM window_rows r GROUP BY ALL"
-        )
+            f"min(coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS named_at",
+            name="raw_affected"))
         groups = source.query(
             "SELECT c.campaign_id, arg_min(c.name, c.named_at) AS campaign_name, CAST(sum(c.n) AS BIGINT) AS errors, "
             "CAST(sum(CASE WHEN z.size IS NULL THEN c.raw_affected ELSE least(c.raw_affected, z.size) END) AS BIGINT) "
@@ -450,17 +449,15 @@ def by_send(window: Window, codes: Iterable[int] | None = None, limit: int | Non
                                       "campaign_id", "campaign_name", "info"], codes)
         source.con.execute(f"CREATE TEMP TABLE window_rows AS SELECT *, {_UNIT} AS unit FROM {rows}")
         limited = f" LIMIT {int(limit)}" if limit is not None else ""
+        per_unit = affected_by("window_rows", ["unit"], f"""
+            max(id_send) AS id_send, min(request_id) AS request_id, max(campaign_id) AS campaign_id,
+            arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL)
+                AS campaign_name,
+            count(*) AS errors, min(date) AS first_seen, max(date) AS last_seen,
+            string_agg(DISTINCT CAST(error_code AS VARCHAR), ', ' ORDER BY CAST(error_code AS VARCHAR))
+                AS code_text""", name="raw_affected")
         units = source.query(f"""
-            WITH u AS (
-                SELECT unit, max(id_send) AS id_send, min(request_id) AS request_id,
-                       max(campaign_id) AS campaign_id,
-                       arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL)
-                           AS campaign_name,
-                       count(*) AS errors, {AFFECTED} AS raw_affected, min(date) AS first_seen, max(date) AS last_seen,
-                       string_agg(DISTINCT CAST(error_code AS VARCHAR), ', ' ORDER BY CAST(error_code AS VARCHAR))
-                           AS code_text
-                FROM window_rows GROUP BY unit
-            ),
+            WITH u AS (SELECT * FROM {per_unit}),
             i AS (
                 SELECT unit, arg_max(info, n) AS info FROM
                     (SELECT unit, info, count(*) AS n FROM window_rows WHERE info IS NOT NULL GROUP BY ALL)

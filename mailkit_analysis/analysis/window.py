@@ -31,14 +31,58 @@ from ..i18n import format_datetime, gettext as _
 from .flags import FlagConfig
 from .source import Source, prague, sql_ints, sql_time
 
-__all__ = ["Window", "WindowError", "window_bounds", "WindowFlags", "flags_for_window", "LOOKBACK_DAYS", "AFFECTED"]
+__all__ = ["Window", "WindowError", "window_bounds", "WindowFlags", "flags_for_window", "LOOKBACK_DAYS", "affected_by"]
 
 #: History read before ``since`` so baselines exist at the window's start.
 LOOKBACK_DAYS = 60
 
-#: Affected recipients of a group of rows, in SQL: distinct ``id_send_message`` values, and
-#: each row without one once (Mailkit may report a recipient without a message id).
-AFFECTED = "(count(DISTINCT id_send_message) + count(*) FILTER (WHERE id_send_message IS NULL))"
+
+
+def affected_by(rows: str, keys: Iterable[str], aggregates: str, *, name: str = "recipients") -> str:
+    """Group ``rows`` by ``keys`` with ``aggregates`` and the group's affected recipients, in SQL.
+
+    Affected recipients are the distinct ``id_send_message`` values of a group's rows, and
+    each row without one once (Mailkit may report a recipient without a message id): the
+    group's rows less the *repeats*, the rows of a message id beyond its first in the group.
+    This is the toolkit's one count of affected recipients; every table and rule takes it
+    from here.
+
+    Parameters
+    ----------
+    rows : str
+        A relation (table name or parenthesised query) with ``id_send_message`` and the keys;
+        it is read twice.
+    keys : iterable of str
+        The grouping columns (plain column names; NULL is a key value of its own).
+    aggregates : str
+        Further aggregate expressions over ``rows``, with their aliases (``"min(date) AS
+        first"``), or ``""``.
+    name : str, default "recipients"
+        The affected recipients' column.
+
+    Returns
+    -------
+    str
+        A parenthesised query: the keys, the aggregates, then ``name`` (BIGINT).
+    """
+    keys = list(keys)
+    listed = ", ".join(keys)
+    extra = f", {aggregates}" if aggregates else ""
+    same = " AND ".join(f"g.{k} IS NOT DISTINCT FROM r.{k}" for k in keys)
+    # Not count(DISTINCT id_send_message): DuckDB hashes every row's id for that, per group,
+    # and on 10 million rows that was half of the flags' scan. Repeats are rare (Mailkit lists
+    # a recipient twice only now and then), so they are found by a second, cheaper scan that
+    # keeps only the ids seen more than once, and subtracted.
+    return f"""(
+        SELECT g.* EXCLUDE (mk_group_rows), (g.mk_group_rows - coalesce(r.repeats, 0))::BIGINT AS {name}
+        FROM (SELECT {listed}, count(*) AS mk_group_rows{extra} FROM {rows} GROUP BY {listed}) g
+        LEFT JOIN (
+            SELECT {listed}, sum(n - 1) AS repeats
+            FROM (SELECT {listed}, id_send_message, count(*) AS n FROM {rows}
+                  WHERE id_send_message IS NOT NULL GROUP BY {listed}, id_send_message HAVING count(*) > 1)
+            GROUP BY {listed}
+        ) r ON {same}
+    )"""
 
 _TIME = PRAGUE_DTYPE
 _INFINITY = "'infinity'::TIMESTAMPTZ"
@@ -202,19 +246,28 @@ class Window:
             "recipients": table["recipients"].astype("int64"),
         })
 
-    def _send_codes_sql(self, source: Source, since: pd.Timestamp | None) -> str:
+    def _send_codes_sql(self, source: Source, since: pd.Timestamp | None, *, names: bool = True) -> str:
         """The SQL of :meth:`send_codes`, unordered, with ``name_date`` (the date of the row
-        ``campaign_name`` was taken from) so that per-request names can be derived from it."""
-        rows = self._rows(source, ["request_id", "id_send", "id_send_message", "error_code", "date",
-                                   "campaign_id", "campaign_name"], since=since)
-        return (
-            "SELECT max(campaign_id) AS campaign_id, "
-            f"arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) "
-            "AS campaign_name, request_id, id_send, error_code, min(date) AS first_date, max(date) AS last_date, "
-            f"count(*) AS rows, {AFFECTED} AS recipients, "
-            f"min(coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS name_date "
-            f"FROM {rows} GROUP BY request_id, id_send, error_code"
-        )
+        ``campaign_name`` was taken from) so that per-request names can be derived from it.
+        ``names=False`` leaves both out (the incidents take names from the campaigns first:
+        a string per group of ten million rows is most of the aggregate's cost)."""
+        columns = ["request_id", "id_send", "id_send_message", "error_code", "date", "campaign_id"]
+        aggregates = "max(campaign_id) AS campaign_id, min(date) AS first_date, max(date) AS last_date, count(*) AS rows"
+        if names:
+            columns.append("campaign_name")
+            aggregates += (
+                f", arg_min(campaign_name, coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) "
+                f"AS campaign_name, min(coalesce(date, {_INFINITY})) FILTER (WHERE campaign_name IS NOT NULL) AS name_date")
+        rows = self._rows(source, columns, since=since)
+        return "SELECT * FROM " + affected_by(rows, ["request_id", "id_send", "error_code"], aggregates)
+
+    def _request_names_sql(self, source: Source, since: pd.Timestamp | None, requests: str) -> str:
+        """Per request of ``requests`` (a relation with ``request_id``; NULL stands for the rows
+        without one) the campaign name of its first named row, as :meth:`_seen_sql` takes it."""
+        rows = self._rows(source, ["request_id", "date", "campaign_name"], since=since)
+        return (f"SELECT request_id, arg_min(campaign_name, coalesce(date, {_INFINITY})) AS campaign_name "
+                f"FROM {rows} r SEMI JOIN {requests} q ON r.request_id IS NOT DISTINCT FROM q.request_id "
+                "WHERE campaign_name IS NOT NULL GROUP BY request_id")
 
     def sends(self, lookback: pd.Timedelta | None = None) -> pd.DataFrame:
         """One row per request in the window (and per send enrichment lists without one).
