@@ -131,3 +131,18 @@ def test_campaign_columns_short_cut_only_for_parts_that_store_them(own_cache, tm
     bare = tmp_path / "bare.parquet"
     pq.write_table(pq.read_table(april[0]), bare, write_statistics=False)
     assert not _campaigns_complete(bare)
+
+
+def test_one_row_per_key_is_read_off_a_sorted_key_column(tmp_path):
+    from mailkit_analysis.analysis.source import _strictly_increasing
+
+    def written(values):
+        path = tmp_path / f"t{len(list(tmp_path.iterdir()))}.parquet"
+        pq.write_table(pa.table({"id_send": pa.array(values, pa.int64())}), path)
+        return path
+
+    assert _strictly_increasing(written([1, 2, 5, None]), "id_send") is True
+    # Not shown by the sort: left to the SQL count (an unsorted file may still be unique).
+    assert _strictly_increasing(written([2, 1, 5]), "id_send") is None
+    assert _strictly_increasing(written([1, 2, 2]), "id_send") is None
+    assert _strictly_increasing(written([1, 2]), "campaign_id") is None

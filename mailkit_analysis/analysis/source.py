@@ -130,6 +130,31 @@ def _fingerprint(files: list[Path]) -> tuple:
 
 # {(fingerprint of a base file, key): whether it holds one row per key}.
 _UNIQUE_KEYS: dict[tuple, bool] = {}
+
+
+def _strictly_increasing(path: Path, key: str) -> bool | None:
+    """True when the non-null ``key`` values of ``path`` are strictly increasing (so each is
+    there once), None when they are not or the column cannot be read (then counted in SQL).
+
+    The toolkit writes each base sorted by key, so one read of the key column and one
+    comparison answer "one row per key?" in milliseconds, where DuckDB's distinct count
+    hashed every key in each new process (half a second on 1.7 million sends).
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        column = pq.read_table(path, columns=[key]).column(key)
+    except (OSError, KeyError, pa.ArrowException) as exc:
+        log.debug("%s: %s", path, str(exc)[:120])
+        return None
+    if not pa.types.is_integer(column.type):
+        return None
+    values = pc.drop_null(column).to_numpy()
+    return True if bool(np.all(values[1:] > values[:-1])) else None
+
+
 # {fingerprint of one results part: whether all its rows carry both campaign columns}.
 _COMPLETE_PARTS: dict[tuple, bool] = {}
 
@@ -479,6 +504,8 @@ class Source:
     def _one_row_per_key(self, path: Path, key: str) -> bool:
         mark = (_fingerprint([path]), key)
         known = _UNIQUE_KEYS.get(mark)
+        if known is None:
+            known = _strictly_increasing(path, key)
         if known is None:
             try:
                 known = bool(self.con.sql(f"SELECT count({key}) = count(DISTINCT {key}) FROM "
