@@ -33,10 +33,12 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..codes import CATALOGUE, UNKNOWN, lookup
 from ..i18n import N_, format_number, format_percent, format_skeleton, format_time, gettext as _, ngettext
 from ..prague_time import PRAGUE_DTYPE, to_prague_times
+from .memory import give_back_freed_memory
 from .source import prague
 from .flags import FLAG_COLUMNS, RULES, FlagConfig, _resolve_config, _rolling_baseline
 
@@ -178,71 +180,83 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
     ``setup_failed`` and ``latest`` (its campaign's latest send).
 
     Both are built inside DuckDB on one connection: the rows are scanned once, into the
-    per-code aggregate, and the per-request one is derived from it; the join, the order and
-    the flags are SQL too, so a year of a large account reaches pandas as two frames of
-    numbers (campaign names come as a dict, not a string per request).
+    per-code aggregate, and the per-request one is derived from it; the join and the flags
+    are SQL too, so a year of a large account reaches pandas as two frames of numbers
+    (campaign names come as a dict, not a string per request). The units are numbered by
+    their position in an ordered read, and the aggregate rows find their unit by request
+    in numpy: a numbering window function sorts on one thread.
     """
     start = window._start(lookback)
     setup = ", ".join(str(int(c)) for c in setup_codes) or "NULL"
     with window._source() as source:
         # The sends SQL reads the sends twice (for requests and for lone sends): once is enough.
         source.materialize("mk_sends")
-        source.con.execute(f"CREATE TEMP TABLE mk_codes AS {window._send_codes_sql(source, start)}")
+        source.con.execute(f"CREATE TEMP TABLE mk_codes AS {window._send_codes_sql(source, start, names=False)}")
         # What Window.sends() computes from the rows, computed from their aggregate: the
-        # same request, send, campaign, first date and row count per request.
+        # same request, send, campaign, first date and row count per request. The rows'
+        # campaign names are read below, only for campaigns the campaigns table does not name.
         seen = ("(SELECT request_id, max(id_send) AS id_send, max(campaign_id) AS campaign_id, "
-                "arg_min(campaign_name, name_date) FILTER (WHERE campaign_name IS NOT NULL) AS campaign_name, "
-                "min(first_date) AS first_date, sum(rows)::BIGINT AS rows FROM mk_codes GROUP BY request_id)")
+                "NULL::VARCHAR AS campaign_name, min(first_date) AS first_date, sum(rows)::BIGINT AS rows "
+                "FROM mk_codes GROUP BY request_id)")
         # A request that failed on a set-up code reached none of its recipients: its size
         # would only dilute the rates of the other rules.
         source.con.execute(
             "CREATE TEMP TABLE mk_units AS WITH sends AS ("
             f"{window._sends_sql(source, start, seen=seen, ordered=False)}), "
-            # Numbered on the three sort keys alone, then joined back (request and send are
-            # unique per row): a window's sort carries every column it is given, and this one
-            # runs on one thread.
-            "numbered AS (SELECT o.unit, s.* FROM sends s JOIN (SELECT row_number() OVER "
-            "(ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send) - 1 AS unit, request_id, id_send "
-            "FROM sends) o ON o.request_id IS NOT DISTINCT FROM s.request_id AND o.id_send IS NOT DISTINCT FROM s.id_send), "
             f"failed AS (SELECT DISTINCT request_id FROM mk_codes WHERE error_code IN ({setup})) "
-            "SELECT n.unit, n.request_id, n.id_send, n.campaign_id, n.campaign_name, n.sent_at, "
+            "SELECT n.request_id, n.id_send, n.campaign_id, n.campaign_name, n.sent_at, "
             "date_trunc('day', n.sent_at) AS day, "
             "CASE WHEN n.send_count > 0 THEN n.send_count::DOUBLE END AS size, "
             "EXISTS (SELECT 1 FROM failed f WHERE f.request_id IS NOT DISTINCT FROM n.request_id) AS setup_failed, "
-            "(n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM numbered n")
-        # The latest name of each campaign: a few hundred names, not one string per send.
-        names = source.arrow(
-            "SELECT campaign_id, arg_max(campaign_name, unit) AS campaign_name FROM mk_units "
-            "WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL GROUP BY campaign_id")
-        # Every aggregate row has its request's unit: the units list each request with rows
-        # (a request without an id is the one unit that stands for the rows without one).
+            "(n.request_id IS NOT NULL OR n.rows > 0) AS has_rows FROM sends n")
         code_table = source.arrow(
-            "SELECT c.campaign_id, c.request_id, c.id_send, c.error_code, c.first_date, c.last_date, c.rows, "
-            "c.recipients, u.unit FROM mk_codes c JOIN (SELECT unit, request_id FROM mk_units WHERE has_rows) u "
-            "ON c.request_id IS NOT DISTINCT FROM u.request_id "
-            "ORDER BY c.request_id, c.id_send NULLS FIRST, c.error_code NULLS LAST")
+            "SELECT campaign_id, request_id, id_send, error_code, first_date, last_date, rows, recipients "
+            "FROM mk_codes ORDER BY request_id, id_send NULLS FIRST, error_code NULLS LAST")
         # Each temp table is dropped once read: DuckDB's memory and the answers' add up.
         source.con.execute("DROP TABLE mk_codes")
+        # The units in send order: a unit is its position (request and send are unique per row).
         unit_table = source.arrow(
-            "SELECT unit, request_id, id_send, campaign_id, sent_at, day, size, setup_failed "
-            "FROM mk_units ORDER BY unit")
-        # Each campaign's latest send: the last of its units (a few hundred numbers).
-        latest = source.arrow("SELECT max(unit) AS unit FROM mk_units WHERE campaign_id IS NOT NULL "
-                              "GROUP BY campaign_id")
+            "SELECT request_id, id_send, campaign_id, sent_at, day, size, setup_failed, has_rows, "
+            "campaign_name IS NULL AS unnamed FROM mk_units "
+            "ORDER BY sent_at NULLS LAST, request_id NULLS LAST, id_send")
+        named = dict(source.con.execute(
+            "SELECT DISTINCT campaign_id, campaign_name FROM mk_units "
+            "WHERE campaign_id IS NOT NULL AND campaign_name IS NOT NULL").fetchall())
+        campaign_of = unit_table["campaign_id"].to_pandas(types_mapper=_nullable_int).astype("Int64")
+        unnamed = unit_table["unnamed"].to_numpy(zero_copy_only=False) & campaign_of.notna().to_numpy()
+        if unnamed.any():
+            named.update(_names_from_rows(window, source, start, unit_table, campaign_of, unnamed))
         source.con.execute("DROP TABLE mk_units")
-    units = pd.DataFrame({
-        "unit": _ints(unit_table["unit"]),
+    # DuckDB is closed: what it held is free (see memory) before the frames are built.
+    give_back_freed_memory()
+    # Frames of the columns as they are (copy=False): a consolidating copy would hold each
+    # column twice at the peak.
+    position = np.arange(unit_table.num_rows, dtype="int64")
+    units = pd.DataFrame(copy=False, data={
+        "unit": position,
         "request_id": unit_table["request_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
         "id_send": unit_table["id_send"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
-        "campaign_id": unit_table["campaign_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
+        "campaign_id": campaign_of,
         "sent_at": prague(unit_table["sent_at"].to_pandas()),
         "day": prague(unit_table["day"].to_pandas()),
         "size": unit_table["size"].to_numpy(zero_copy_only=False).astype(float),
         "setup_failed": unit_table["setup_failed"].to_numpy(zero_copy_only=False).astype(bool),
-        "latest": np.isin(_ints(unit_table["unit"]), _ints(latest["unit"])),
+        # Each campaign's latest send: the last of its units.
+        "latest": _last_of_each(campaign_of),
     })
-    unit_of = _ints(code_table["unit"])
-    codes = pd.DataFrame({
+    # Every aggregate row has its request's unit: the units list each request with rows
+    # (a request without an id is the one unit that stands for the rows without one).
+    with_rows = np.flatnonzero(unit_table["has_rows"].to_numpy(zero_copy_only=False))
+    by_request = pd.Index(_keys(unit_table["request_id"]).take(with_rows))
+    if not by_request.is_unique:
+        raise RuntimeError("incidents: two units of the window share a request id")
+    found = by_request.get_indexer(_keys(code_table["request_id"]))
+    keep = found >= 0
+    if not keep.all():
+        code_table = code_table.filter(pa.array(keep))
+        found = found[keep]
+    unit_of = with_rows[found]
+    codes = pd.DataFrame(copy=False, data={
         "campaign_id": code_table["campaign_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
         "request_id": code_table["request_id"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
         "id_send": code_table["id_send"].to_pandas(types_mapper=_nullable_int).astype("Int64"),
@@ -257,8 +271,56 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         "size": units["size"].to_numpy()[unit_of],
         "setup_failed": units["setup_failed"].to_numpy()[unit_of],
     })
-    named = dict(zip(names["campaign_id"].to_pylist(), names["campaign_name"].to_pylist()))
-    return codes, _Units(units, named, units.set_index("unit")[["sent_at", "size", "latest"]])
+    units = _Units(units, named, units.set_index("unit")[["sent_at", "size", "latest"]])
+    # The answers and their conversions are free now; the rules allocate next (see memory).
+    del unit_table, code_table, campaign_of
+    give_back_freed_memory()
+    return codes, units
+
+
+#: Stands for a missing request id among the keys (request ids are positive).
+_NO_REQUEST = np.iinfo("int64").min
+
+
+def _keys(column) -> np.ndarray:
+    """Request ids as int64 numpy, a missing id as :data:`_NO_REQUEST` (one key of its own,
+    as ``IS NOT DISTINCT FROM`` matches it)."""
+    return pa.compute.fill_null(column, _NO_REQUEST).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _last_of_each(campaign_id: pd.Series) -> np.ndarray:
+    """Whether each unit is the last of its campaign (units in send order; none without one)."""
+    latest = np.zeros(len(campaign_id), dtype=bool)
+    present = np.flatnonzero(campaign_id.notna().to_numpy())
+    if len(present):
+        ids = campaign_id.to_numpy(dtype="int64", na_value=0)[present]
+        # np.unique on the reversed ids: the first index of each is its last unit.
+        _, first_reversed = np.unique(ids[::-1], return_index=True)
+        latest[present[len(present) - 1 - first_reversed]] = True
+    return latest
+
+
+def _names_from_rows(window, source, start, unit_table: pa.Table, campaign_of: pd.Series,
+                     unnamed: np.ndarray) -> dict:
+    """The names of campaigns the campaigns table does not name, as their rows name them:
+    the name of the latest send's request with a named row (as :meth:`Window.sends` has it)."""
+    wanted = campaign_of[unnamed].unique()
+    of_wanted = np.flatnonzero(campaign_of.isin(wanted).to_numpy(dtype=bool)
+                               & unit_table["has_rows"].to_numpy(zero_copy_only=False))
+    requests = pa.table({"request_id": unit_table["request_id"].take(pa.array(of_wanted))})
+    source.con.register("mk_unnamed_requests", requests)
+    try:
+        names = source.arrow(window._request_names_sql(source, start, "mk_unnamed_requests"))
+    finally:
+        source.con.unregister("mk_unnamed_requests")
+    if names.num_rows == 0:
+        return {}
+    name_of = pd.Series(names["campaign_name"].to_pylist(), index=_keys(names["request_id"]))
+    candidates = pd.DataFrame({"position": of_wanted, "campaign_id": campaign_of.to_numpy()[of_wanted],
+                               "name": name_of.reindex(_keys(requests["request_id"])).to_numpy()})
+    candidates = candidates[candidates["name"].notna()].sort_values("position")
+    last = candidates.groupby("campaign_id", sort=False).tail(1)
+    return {int(c): n for c, n in zip(last["campaign_id"], last["name"])}
 
 
 def _ints(column) -> np.ndarray:
@@ -428,8 +490,8 @@ def _drift(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[di
     # Whole weeks before the latest send, in integer arithmetic (a million timedeltas are slow).
     ages = end.value - sent["sent_at"].astype("int64").to_numpy() * (1000 if sent["sent_at"].dt.unit == "us" else 1)
     week = ages // pd.Timedelta(days=7).value
-    bad = codes[codes["error_code"].isin(list(cfg.address_codes)).fillna(False)]
-    per_unit = bad.groupby("unit")["recipients"].sum()
+    is_bad = codes["error_code"].isin(list(cfg.address_codes)).fillna(False).to_numpy(dtype=bool)
+    per_unit = codes.loc[is_bad, ["unit", "recipients"]].groupby("unit")["recipients"].sum()
     table = sent.assign(week=week, bad=per_unit.reindex(sent["unit"]).fillna(0).to_numpy())
     table = table[table["size"].notna()]
     weeks = cfg.drift_weeks
@@ -454,7 +516,7 @@ def _drift(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[di
         start = end - pd.Timedelta(days=7 * weeks)
         own = table[(table["campaign_id"] == campaign_id).to_numpy()]
         chosen = own[own["sent_at"] > start]
-        group = bad[bad["unit"].isin(chosen["unit"])]
+        group = codes[is_bad & codes["unit"].isin(chosen["unit"]).to_numpy()]
         if group.empty:
             continue
         code = int(group.groupby("error_code")["recipients"].sum().idxmax())
@@ -476,14 +538,19 @@ def _covered(found: list[dict], campaign_id, day) -> bool:
 
 
 def _addresses(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, drifts: list[dict]) -> list[dict]:
-    rows = codes[codes["error_code"].isin(list(cfg.address_codes)).fillna(False)]
-    if rows.empty:
+    # The masks over every aggregate row, then one copy of the few rows they keep (a copy of
+    # every address row first held a hundred megabytes more at the peak).
+    is_address = codes["error_code"].isin(list(cfg.address_codes)).fillna(False).to_numpy(dtype=bool)
+    if not is_address.any():
         return []
-    rate = rows["recipients"] / rows["size"]
-    known = rows["size"].notna()
-    bad = (known & (rate > cfg.address_max_rate) & (rows["recipients"] >= cfg.address_min_count)) | (
-        ~known & (rows["recipients"] >= cfg.address_max_count))
-    rows = rows[bad.fillna(False).to_numpy()]
+    recipients = codes["recipients"].to_numpy()
+    size = codes["size"].to_numpy()
+    known = ~np.isnan(size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = recipients / size
+    bad = (known & (rate > cfg.address_max_rate) & (recipients >= cfg.address_min_count)) | (
+        ~known & (recipients >= cfg.address_max_count))
+    rows = codes[is_address & bad]
     # A drift already reports its campaign's addresses in the weeks it covers.
     rows = rows[[not _covered(drifts, None if pd.isna(c) else int(c), d)
                  for c, d in zip(rows["campaign_id"], rows["day"])]] if drifts and len(rows) else rows
@@ -513,12 +580,13 @@ def _addresses(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, drifts
 
 def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     """Sends and campaign-days far above the campaign's usual unsubscribed share."""
-    rows = codes[(codes["error_code"] == 6).fillna(False)]
+    is_unsubscribed = (codes["error_code"] == 6).fillna(False).to_numpy(dtype=bool)
     sent = units.loc[~units["setup_failed"] & units["campaign_id"].notna() & units["size"].notna(),
                      ["campaign_id", "unit", "day", "size"]]
-    if rows.empty or sent.empty:
+    if not is_unsubscribed.any() or sent.empty:
         return []
-    per_unit = rows.groupby("unit")["recipients"].sum()
+    # Only the two columns summed: the flagged rows are copied whole below, once chosen.
+    per_unit = codes.loc[is_unsubscribed, ["unit", "recipients"]].groupby("unit")["recipients"].sum()
     table = sent.assign(unsub=per_unit.reindex(sent["unit"]).fillna(0).to_numpy())
     # One pass over all campaigns (a loop per campaign costs seconds on a year of sends).
     by_campaign = table.groupby("campaign_id").agg(n=("unit", "size"), unsub=("unsub", "sum"), size=("size", "sum"))
@@ -547,7 +615,7 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
     if len(loud_days):
         keys = pd.MultiIndex.from_arrays([table["campaign_id"], table["day"]])
         flagged_units |= set(table.loc[keys.isin(loud_days.index) & (table["unsub"] > 0).to_numpy(), "unit"])
-    chosen = rows[rows["unit"].isin(flagged_units)]
+    chosen = codes[is_unsubscribed & codes["unit"].isin(flagged_units).to_numpy()]
     found = []
     for campaign_id, own in chosen.groupby("campaign_id"):
         own = own.sort_values("day", kind="stable")
@@ -572,8 +640,10 @@ def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained
     """Days on which a catalogued code was far more frequent per recipient than before."""
     # Set-up codes are never spikes: the set-up rule reports every one of their runs.
     skip = set(cfg.spike_skip_codes) | set(cfg.setup_codes)
-    rows = codes[codes["error_code"].notna() & codes["day"].notna() & ~codes["setup_failed"].fillna(False)
-                 & codes["error_code"].isin([c for c in CATALOGUE if c not in skip]).fillna(False)]
+    judged = (codes["error_code"].notna() & codes["day"].notna() & ~codes["setup_failed"].fillna(False)
+              & codes["error_code"].isin([c for c in CATALOGUE if c not in skip]).fillna(False)).to_numpy(dtype=bool)
+    # The daily counts need three columns; whole rows are copied only for a spiked day.
+    rows = codes.loc[judged, ["error_code", "day", "recipients"]]
     sent = units.loc[~units["setup_failed"] & units["day"].notna(), ["day", "size"]]
     if rows.empty or sent.empty:
         return []
@@ -585,9 +655,11 @@ def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained
         recipients = np.ones(len(days))
     else:
         recipients = sent.groupby("day")["size"].sum().reindex(days).to_numpy(dtype=float)
+    daily = rows.groupby([rows["error_code"].astype("int64"), "day"])["recipients"].sum()
+    del rows
     found = []
-    for code, own in rows.groupby(rows["error_code"].astype("int64")):
-        counts = own.groupby("day")["recipients"].sum().reindex(days, fill_value=0).to_numpy(dtype=float)
+    for code in daily.index.get_level_values(0).unique():
+        counts = daily.xs(code, level=0).reindex(days, fill_value=0).to_numpy(dtype=float)
         rates = np.where(recipients > 0, counts / np.where(recipients > 0, recipients, 1), np.nan)
         median, mad = _rolling_baseline(rates, cfg.spike_window_days, cfg.spike_min_history_days)
         usual = np.nan_to_num(median * recipients)
@@ -596,7 +668,8 @@ def _spikes(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig, explained
                       & (rates > median + cfg.spike_k * mad) & (counts - usual >= cfg.spike_min_count))
         for i in np.flatnonzero(spiked):
             day = days[i]
-            group = own[own["day"] == day]
+            group = codes[judged & (codes["error_code"] == code).fillna(False).to_numpy(dtype=bool)
+                          & (codes["day"] == day).fillna(False).to_numpy(dtype=bool)]
             # Rows another incident already reports do not make a second one.
             rest = group[[not _covered(explained, None if pd.isna(c) else int(c), day) for c in group["campaign_id"]]]
             if rest["recipients"].sum() - usual[i] < cfg.spike_min_count:
