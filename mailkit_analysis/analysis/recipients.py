@@ -3,7 +3,8 @@
 Reports are shared beyond the people who may see recipients' addresses: these views are
 drawn from a frame masked by :func:`mailkit_analysis.masking.mask_frame` (``j***@gmail.com``),
 and then count recipients by the masked frame's ``recipient_key``, so they count people, not
-masks. :func:`write_csv_export` writes a view where other tools can read it.
+masks. Each is the window's table (:mod:`.tables`) over the frame: one definition.
+:func:`write_csv_export` writes a view where other tools can read it.
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import SHARED_MODE, write_text_atomic
-from ..masking import RECIPIENT_KEY
-from .domains import extract_domains, suggest_domains
 
 __all__ = [
     "NO_ADDRESS",
@@ -38,19 +37,9 @@ FIX_COLUMNS = [
 _SIMPLE_ADDRESS = re.compile(r"^(?P<local>[^@\s;,<>]+)@(?P<domain>[^@\s;,<>]+)$")
 
 
-def _address_keys(frame: pd.DataFrame) -> pd.Series:
-    """Who a row is about: the address, or in a masked frame its recipient key."""
-    email = frame["email"].astype("string").fillna("")
-    key = frame[RECIPIENT_KEY].astype("string").fillna("") if RECIPIENT_KEY in frame else email
-    return key.where(email.str.strip() != "", NO_ADDRESS)
-
-
-def _joined_codes(codes: pd.Series) -> str:
-    return ", ".join(str(int(c)) for c in sorted(codes.dropna().unique()))
-
-
 def affected_recipients(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per recipient address with the errors it had.
+    """One row per recipient address with the errors it had:
+    :func:`.tables.affected_recipients` over ``frame``.
 
     Rows without an address (code 3) are gathered in one :data:`NO_ADDRESS` row.
 
@@ -58,7 +47,7 @@ def affected_recipients(frame: pd.DataFrame) -> pd.DataFrame:
     ----------
     frame : pandas.DataFrame
         A results frame (mask it first with :func:`mask_frame` for anything shared; the
-        recipients behind one mask stay apart).
+        recipients behind one mask stay apart, by the masked frame's ``recipient_key``).
 
     Returns
     -------
@@ -66,31 +55,15 @@ def affected_recipients(frame: pd.DataFrame) -> pd.DataFrame:
         ``email``, ``error_codes`` (e.g. ``"2, 6"``), ``rows``, ``sends``, ``first_seen``,
         ``last_seen``; most rows first, then most recent.
     """
-    columns = {"email": "string", "error_codes": "string", "rows": "int64", "sends": "int64"}
-    if frame.empty:
-        out = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-        out["first_seen"] = frame["date"].iloc[:0]
-        out["last_seen"] = frame["date"].iloc[:0]
-        return out
-    keys = _address_keys(frame)
-    grouped = frame.groupby(keys.rename("recipient"), sort=False)
-    emails = grouped["email"].first().astype("string")
-    out = pd.DataFrame(
-        {
-            "email": emails.where(emails.index != NO_ADDRESS, NO_ADDRESS),
-            "error_codes": grouped["error_code"].agg(_joined_codes),
-            "rows": grouped.size(),
-            "sends": grouped["id_send"].nunique(),
-            "first_seen": grouped["date"].min(),
-            "last_seen": grouped["date"].max(),
-        }
-    ).reset_index(drop=True)
-    out = out.sort_values(["rows", "last_seen"], ascending=[False, False], kind="stable")
-    return out.astype(columns).reset_index(drop=True)
+    from . import tables
+    from .window import Window
+
+    return tables.affected_recipients(Window.from_frame(frame))
 
 
 def addresses_to_fix(frame: pd.DataFrame, codes=(2,)) -> pd.DataFrame:
-    """The addresses someone should correct at their source, one row per address.
+    """The addresses someone should correct at their source, one row per address:
+    :func:`.tables.addresses_to_fix` over ``frame``, its addresses as they are.
 
     An address is listed when Mailkit called it invalid (``codes``, default 2) or when its
     domain looks like a typo of a common provider (``gmial.com``), whatever its code.
@@ -101,7 +74,7 @@ def addresses_to_fix(frame: pd.DataFrame, codes=(2,)) -> pd.DataFrame:
     frame : pandas.DataFrame
         A results frame; pass a masked one (:func:`mask_frame`) unless the list stays with
         people allowed to see the addresses. Masking keeps the domain, so the suggestions
-        are the same either way.
+        are the same either way, and the recipients behind one mask stay apart.
     codes : iterable of int, default (2,)
         Codes whose addresses are always listed.
 
@@ -113,42 +86,10 @@ def addresses_to_fix(frame: pd.DataFrame, codes=(2,)) -> pd.DataFrame:
         for simple addresses), ``error_codes``, ``rows``, ``first_seen``, ``last_seen``,
         ``campaign_ids``, ``last_id_send``, ``last_request_id``; most rows first.
     """
-    email = frame["email"].astype("string")
-    has_address = (email.fillna("").str.strip() != "").to_numpy()
-    rows = frame[has_address]
-    if rows.empty:
-        out = pd.DataFrame({c: pd.Series([], dtype="string") for c in FIX_COLUMNS})
-        return out.astype({"rows": "int64"})
-    domains = extract_domains(rows["email"].astype("string"))
-    suggestions = suggest_domains(domains)
-    invalid = rows["error_code"].isin(list(codes)).fillna(False).to_numpy()
-    keep = invalid | suggestions.notna().to_numpy()
-    rows, domains, suggestions = rows[keep], domains[keep], suggestions[keep]
-    if rows.empty:
-        return addresses_to_fix(frame.iloc[:0], codes)
-    ordered = rows.assign(_domain=domains, _suggestion=suggestions, _who=_address_keys(rows))
-    ordered = ordered.sort_values("date", kind="stable")
-    grouped = ordered.groupby("_who", sort=False)
-    out = pd.DataFrame(
-        {
-            "email": grouped["email"].first().astype("string"),
-            "domain": grouped["_domain"].first(),
-            "suggested_domain": grouped["_suggestion"].first(),
-            "error_codes": grouped["error_code"].agg(_joined_codes),
-            "rows": grouped.size().astype("int64"),
-            "first_seen": grouped["date"].min(),
-            "last_seen": grouped["date"].max(),
-            "campaign_ids": grouped["campaign_id"].agg(_joined_codes),
-            "last_id_send": grouped["id_send"].last().astype("Int64"),
-            "last_request_id": grouped["request_id"].last().astype("Int64"),
-        }
-    ).reset_index(drop=True)
-    out["suggested_email"] = [_with_domain(a, s) for a, s in zip(out["email"], out["suggested_domain"])]
-    out["reason"] = [_reason(d, s) for d, s in zip(out["domain"], out["suggested_domain"])]
-    out = out.sort_values(["rows", "last_seen"], ascending=[False, False], kind="stable")
-    typed = {c: "string" for c in ("email", "reason", "domain", "suggested_domain", "suggested_email",
-                                   "error_codes", "campaign_ids")}
-    return out[FIX_COLUMNS].astype(typed).reset_index(drop=True)
+    from . import tables
+    from .window import Window
+
+    return tables.addresses_to_fix(Window.from_frame(frame), codes, mask=False)
 
 
 def _with_domain(address, suggestion) -> str | None:

@@ -38,6 +38,7 @@ from ..cache.schema import CAMPAIGNS_SCHEMA, REQUESTS_SCHEMA, SENDS_SCHEMA
 from ..cache.store import ResultsStore
 from ..cache.tables import table_problem
 from ..frame import RESULTS_SCHEMA
+from ..masking import RECIPIENT_KEY
 from ..paths import CachePaths
 from ..prague_time import PRAGUE_DTYPE, PRAGUE_NAME, sql_assume_prague, to_prague_times
 
@@ -255,6 +256,15 @@ class Source:
         self._lookup_files: dict[str, list[Path]] = {}
         self._reading = None
 
+    @property
+    def recipient_column(self) -> str:
+        """The column that says who a row is about: a masked frame's ``recipient_key``
+        (:func:`~mailkit_analysis.masking.mask_frame`: one mask may stand for several
+        recipients), else ``email``."""
+        if self.frame is not None and RECIPIENT_KEY in self.frame.columns:
+            return RECIPIENT_KEY
+        return "email"
+
     # ----------------------------------------------------------------------- connection
     def __enter__(self) -> "Source":
         # Reading the cache holds its lock until __exit__: no compaction removes a part
@@ -358,7 +368,7 @@ class Source:
         filters on them; a date window never holds rows without a date.
         """
         columns = list(dict.fromkeys(columns))
-        unknown = [c for c in columns if c not in _ROW_TYPES]
+        unknown = [c for c in columns if c not in _ROW_TYPES and not (c == RECIPIENT_KEY and self.recipient_column == c)]
         if unknown:
             raise ValueError(f"no result column(s) {unknown}")
         where = []
@@ -542,6 +552,10 @@ class Source:
                 data[name] = pa.array(frame[name], type=field.type, from_pandas=True)
             else:
                 data[name] = pa.nulls(len(frame), type=field.type)
+        # A masked frame's recipient key tells the recipients behind one mask apart: the
+        # per-recipient tables group by it where the frame has it (see recipient_column).
+        if RECIPIENT_KEY in frame.columns:
+            data[RECIPIENT_KEY] = pa.array(frame[RECIPIENT_KEY].astype("string"), type=pa.string(), from_pandas=True)
         self.con.register("mk_frame", pa.table(data))
         self._register_small("mk_sends", self._sends, {
             "id_send": "BIGINT", "campaign_id": "BIGINT", "send_count": "BIGINT", "send_date": "VARCHAR"})

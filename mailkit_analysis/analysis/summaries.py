@@ -40,9 +40,7 @@ __all__ = [
     "NO_DOMAIN",
     "normalise_freq",
     "period_start",
-    "unit_keys",
     "complete_sum",
-    "Denominators",
     "campaign_label",
     "code_column",
     "counts_over_time",
@@ -147,33 +145,6 @@ def _to_prague(values: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- denominators
-#
-# Errors are counted per "unit": a send, or a request that failed before a send existed
-# (codes 4 and 5, id_send NA). One Int64 key holds both: the id_send, or minus the request
-# id, so a single groupby covers the two kinds and no row is dropped.
-
-def unit_keys(frame: pd.DataFrame) -> pd.Series:
-    """Return the unit of each row: its ``id_send``, or minus its ``request_id`` when no
-    send was created.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A results frame.
-
-    Returns
-    -------
-    pandas.Series
-        ``Int64`` keys named ``unit``, aligned with the frame.
-    """
-    id_send = frame["id_send"].astype("Int64")
-    return id_send.where(id_send.notna(), -frame["request_id"].astype("Int64")).rename("unit")
-
-
-def _first_valid(grouped, column: str) -> pd.Series:
-    return grouped[column].first()  # pandas' first() skips missing values
-
-
 def complete_sum(values: pd.Series, keys) -> pd.Series:
     """Sum ``values`` per key, ``<NA>`` for a key with any missing value.
 
@@ -196,18 +167,6 @@ def complete_sum(values: pd.Series, keys) -> pd.Series:
     total = values.groupby(keys).sum(min_count=1).astype("Int64")
     incomplete = values.isna().groupby(keys).any()
     return total.mask(incomplete.reindex(total.index, fill_value=False))
-
-
-def _denominator_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per unit: recipients (complete sum), campaign and the earliest send time."""
-    grouped = table.groupby("unit")
-    return pd.DataFrame(
-        {
-            "recipients": complete_sum(table["recipients"], table["unit"]),
-            "campaign_id": grouped["campaign_id"].first().astype("Int64"),
-            "sent": grouped["sent"].min(),
-        }
-    )
 
 
 def _normalise_sends(sends) -> pd.DataFrame:
@@ -258,100 +217,6 @@ def _normalise_recipients(recipients) -> pd.DataFrame:
     ).dropna(subset=["request_id"])
 
 
-class Denominators:
-    """The sends and failed requests of a results frame, with their sizes where known.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A results frame.
-    sends, recipients : optional
-        Denominators (see the module docstring); without either, every total is ``<NA>``.
-
-    Attributes
-    ----------
-    known : bool
-        Whether any denominator was given.
-    units : pandas.DataFrame
-        One row per unit key (see :func:`unit_keys`), from the frame and the denominators:
-        ``campaign_id``, ``request_id``, ``first_seen``, ``in_frame``, ``recipients``
-        (``Int64``) and ``sent`` (the send time, else the first error's date).
-    """
-
-    def __init__(self, frame: pd.DataFrame, sends=None, recipients=None):
-        self.known = sends is not None or recipients is not None
-        keys = unit_keys(frame)
-        grouped = frame.assign(unit=keys).groupby("unit", dropna=True, sort=True)
-        seen = pd.DataFrame(
-            {
-                "campaign_id": _first_valid(grouped, "campaign_id").astype("Int64"),
-                "request_id": _first_valid(grouped, "request_id").astype("Int64"),
-                "first_seen": grouped["date"].min(),
-            }
-        )
-        seen["in_frame"] = True
-        parts = []
-        covered: set = set()
-        if sends is not None:
-            from_sends = _denominator_table(_normalise_sends(sends))
-            parts.append(from_sends)
-            covered = set(from_sends.index.tolist())
-        if recipients is not None:
-            parts.append(self._from_requests(_normalise_recipients(recipients), frame, covered, sends is not None))
-        denominators = pd.concat(parts) if parts else pd.DataFrame(
-            {"recipients": pd.array([], dtype="Int64"), "campaign_id": pd.array([], dtype="Int64"),
-             "sent": pd.Series([], dtype=PRAGUE_DTYPE)})
-        units = seen.join(denominators.rename(columns={"campaign_id": "campaign_from_denominator"}), how="outer")
-        units["in_frame"] = units["in_frame"].fillna(False).astype(bool)
-        units["campaign_id"] = units["campaign_id"].astype("Int64").fillna(
-            units["campaign_from_denominator"].astype("Int64"))
-        units["recipients"] = units["recipients"].astype("Int64")
-        sent = units["sent"].astype(PRAGUE_DTYPE)
-        units["sent"] = sent.fillna(units["first_seen"].astype(PRAGUE_DTYPE))
-        self.units = units.drop(columns="campaign_from_denominator")
-
-    @staticmethod
-    def _from_requests(table: pd.DataFrame, frame: pd.DataFrame, covered: set, have_sends: bool) -> pd.DataFrame:
-        # The frame tells which send a request created (when it created one).
-        pairs = frame.loc[frame["id_send"].notna(), ["request_id", "id_send"]].drop_duplicates("request_id")
-        send_of = pd.Series(pairs["id_send"].to_numpy(), index=pairs["request_id"].to_numpy())
-        id_send = table["id_send"].fillna(table["request_id"].map(send_of).astype("Int64"))
-        unit = id_send.where(id_send.notna(), -table["request_id"])
-        keep = ~unit.isin(list(covered))
-        if have_sends:
-            # With sends given, a request neither in the frame nor tied to a send is most
-            # likely one of those sends again: counting it would count its recipients twice.
-            in_frame = table["request_id"].isin(frame["request_id"].dropna().unique())
-            keep &= in_frame | id_send.notna()
-        return _denominator_table(table.assign(unit=unit.astype("Int64"))[keep.to_numpy()])
-
-    def per_unit(self) -> pd.Series:
-        """Recipients per unit key (``<NA>`` where unknown)."""
-        return self.units["recipients"]
-
-    def per_campaign(self) -> pd.Series:
-        """Recipients per campaign; ``<NA>`` when any unit of the campaign is of unknown size.
-
-        A denominator that belongs to no known campaign (a manifest line without
-        ``campaign_id`` for a request without errors) could belong to any of them, so every
-        campaign total would be a lower bound: then all are ``<NA>``.
-        """
-        if not self.known:
-            return pd.Series([], dtype="Int64")
-        unattributed = self.units["campaign_id"].isna() & ~self.units["in_frame"]
-        if unattributed.any():
-            return pd.Series([], dtype="Int64")
-        units = self.units[self.units["campaign_id"].notna()]
-        return complete_sum(units["recipients"], units["campaign_id"])
-
-    def per_period(self, freq: str) -> pd.Series:
-        """Recipients per period of the send time; all ``<NA>`` if some unit cannot be placed."""
-        units = self.units
-        if not self.known or units.empty or units["sent"].isna().any():
-            return pd.Series([], dtype="Int64")
-        return complete_sum(units["recipients"], period_start(units["sent"], freq).rename("period"))
-
-
 # --------------------------------------------------------------------------- labels
 
 def campaign_label(campaign_id, campaign_name=None) -> str:
@@ -379,26 +244,6 @@ def campaign_label(campaign_id, campaign_name=None) -> str:
 def code_column(code) -> str:
     """Column name of a per-code count in the summary tables: ``"code_2"``."""
     return f"code_{int(code)}"
-
-
-def _codes_in(frame: pd.DataFrame) -> list[int]:
-    return sorted(int(c) for c in frame["error_code"].dropna().unique())
-
-
-def _count_table(keys: pd.Series, codes: pd.Series) -> pd.DataFrame:
-    """Rows per (key, code) as a wide table; a groupby, since ``pd.crosstab`` falls back to
-    Python objects for zone-aware keys and takes seconds on a million rows."""
-    counts = pd.Series(1, index=keys.index).groupby([keys, codes.astype("Int64")], dropna=True).size()
-    return counts.unstack(fill_value=0)
-
-
-def _per_code_counts(keys: pd.Series, frame: pd.DataFrame, codes: Iterable[int]) -> pd.DataFrame:
-    """Counts of each code per key (keys aligned with the frame rows), zero-filled."""
-    codes = list(codes)
-    table = _count_table(keys, frame["error_code"]) if len(frame) else pd.DataFrame()
-    table = table.reindex(columns=codes, fill_value=0)
-    table.columns = [code_column(c) for c in codes]
-    return table.astype("int64")
 
 
 def _window(frame: pd.DataFrame, sends=None, recipients=None):
@@ -452,12 +297,14 @@ def rates_over_time(
     sends=None,
     recipients=None,
 ) -> pd.DataFrame:
-    """Error rows per recipient sent, per period and code.
+    """Error *rows* per recipient sent, per period and code (not the error rate of a send or
+    campaign, which counts affected recipients: :func:`by_campaign`, :func:`by_send`).
 
-    The denominator of a period is the number of recipients of the sends (or requests) made
-    in it, placed by the send time in ``sends``/``recipients`` or, for units that have error
-    rows, their first error's date. When a unit cannot be placed, or a period holds a unit of
-    unknown size, the rates are ``<NA>``.
+    The denominator of a period is the recipients sent in the sends (or requests) made in it,
+    by the window's one rule (:meth:`.window.Window.sends`: ``SEND_COUNT``, else the
+    manifest's ``recipients``), placed by their send time or, for units known only from
+    their error rows, the first error's date. When a unit cannot be placed, or a period
+    holds a unit of unknown size, the rates are ``<NA>``.
 
     Parameters
     ----------
@@ -474,8 +321,18 @@ def rates_over_time(
         Same index and columns as :func:`counts_over_time`, ``Float64`` rates. The
         per-period recipients are kept in ``result.attrs["recipients"]`` (``Int64`` Series).
     """
-    counts = counts_over_time(frame, freq, codes)
-    per_period = Denominators(frame, sends, recipients).per_period(freq).reindex(counts.index).astype("Int64")
+    from . import tables
+
+    window = _window(frame, sends, recipients)
+    counts = tables.counts_over_time(window, freq, codes)
+    # The window's recipients sent, per unit (its one rule: SEND_COUNT, else the manifest's
+    # recipients), placed in the period of its send time.
+    units = window.sends()
+    if units["sent_at"].isna().any():
+        per_period = pd.Series(pd.NA, index=counts.index, dtype="Int64")
+    else:
+        per_period = complete_sum(units["send_count"], period_start(units["sent_at"], freq).rename("period"))
+    per_period = per_period.reindex(counts.index).astype("Int64")
     denominator = per_period.astype("Float64").where(per_period > 0)
     rates = counts.astype("Float64").div(denominator, axis=0)
     rates.attrs["recipients"] = per_period
@@ -558,20 +415,23 @@ def campaign_code_matrix(frame: pd.DataFrame, top_n: int = 20) -> pd.DataFrame:
         Index ``campaign`` (labels from :func:`campaign_label`, most errors first, ``other``
         last); columns ``error_code`` (int, ascending); int64 counts.
     """
-    codes = _codes_in(frame)
-    if frame.empty:
+    from . import tables
+
+    # The counts are by_campaign's code columns: one definition of rows per campaign and code.
+    table = tables.by_campaign(_window(frame))
+    codes = [int(c[len("code_"):]) for c in table.columns if c.startswith("code_")]
+    if table.empty:
         return pd.DataFrame(index=pd.Index([], name="campaign", dtype="string"),
                             columns=pd.Index(codes, name="error_code"), dtype="int64")
-    campaign = frame["campaign_id"].astype("Int64")
-    table = _count_table(campaign.fillna(-1), frame["error_code"]).reindex(columns=codes, fill_value=0)
-    totals = table.sum(axis=1).sort_values(ascending=False, kind="stable")
-    order = totals.sort_index(kind="stable").sort_values(ascending=False, kind="stable").index
-    names = frame.groupby(campaign.fillna(-1))["campaign_name"].first()
-    labels = {c: (NO_CAMPAIGN if c == -1 else campaign_label(c, names.get(c))) for c in order}
-    shown = table.loc[order[:top_n]]
-    shown.index = [labels[c] for c in shown.index]
+    counts = pd.DataFrame(table[[code_column(c) for c in codes]].to_numpy(dtype="int64"), columns=codes)
+    # Most errors first; ties keep by_campaign's order (campaign id, no campaign last).
+    order = counts.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    labels = [NO_CAMPAIGN if pd.isna(table.at[i, "campaign_id"])
+              else campaign_label(table.at[i, "campaign_id"], table.at[i, "campaign_name"]) for i in order]
+    shown = counts.loc[order[:top_n]]
+    shown.index = labels[:top_n]
     if len(order) > top_n:
-        rest = table.loc[order[top_n:]].sum(axis=0).rename(OTHER).to_frame().T
+        rest = counts.loc[order[top_n:]].sum(axis=0).rename(OTHER).to_frame().T
         shown = pd.concat([shown, rest])
     shown.index.name, shown.columns.name = "campaign", "error_code"
     return shown.astype("int64")

@@ -533,17 +533,22 @@ def affected_recipients(window: Window, limit: int | None = None, codes: Iterabl
         ``email``, ``error_codes`` (e.g. ``"2, 6"``), ``rows``, ``sends``, ``first_seen``,
         ``last_seen``; most rows first, then most recent.
     """
-    who = f"CASE WHEN trim(coalesce(email, '')) = '' THEN '{NO_ADDRESS}' ELSE email END"
     limited = f" LIMIT {int(limit)}" if limit is not None else ""
     with window._source() as source:
-        rows = _rows(window, source, ["email", "error_code", "id_send", "date"], _codes(codes))
-        source.con.execute(f"CREATE TEMP TABLE who AS SELECT {who} AS email, error_code, id_send, date FROM {rows}")
+        # Who a row is about: the address, or a masked frame's recipient key (one mask can
+        # stand for several people, who stay apart).
+        key = source.recipient_column
+        blank = "trim(coalesce(email, '')) = ''"
+        rows = _rows(window, source, ["email", "error_code", "id_send", "date", key], _codes(codes))
+        source.con.execute(
+            f"CREATE TEMP TABLE who AS SELECT CASE WHEN {blank} THEN '{NO_ADDRESS}' ELSE {key} END AS who, "
+            f"CASE WHEN {blank} THEN '{NO_ADDRESS}' ELSE email END AS email, error_code, id_send, date FROM {rows}")
         out = source.query(
-            "SELECT email, string_agg(DISTINCT CAST(error_code AS VARCHAR), ', ') AS error_codes, count(*) AS rows, "
-            "count(DISTINCT id_send) AS sends, min(date) AS first_seen, max(date) AS last_seen FROM who "
-            f"GROUP BY email ORDER BY rows DESC, last_seen DESC NULLS LAST, email{limited}"
+            "SELECT min(email) AS email, string_agg(DISTINCT CAST(error_code AS VARCHAR), ', ') AS error_codes, "
+            "count(*) AS rows, count(DISTINCT id_send) AS sends, min(date) AS first_seen, max(date) AS last_seen "
+            f"FROM who GROUP BY who ORDER BY rows DESC, last_seen DESC NULLS LAST, email, who{limited}"
         )
-        total = int(source.query("SELECT count(DISTINCT email) AS n FROM who")["n"].iloc[0])
+        total = int(source.query("SELECT count(DISTINCT who) AS n FROM who")["n"].iloc[0])
     result = pd.DataFrame({
         "email": out["email"].astype("string"),
         "error_codes": _sorted_codes(out["error_codes"]),
@@ -580,15 +585,17 @@ def _register_domain(source: Source) -> None:
     )
 
 
-def _per_address_sql(rows: str) -> str:
+def _per_address_sql(rows: str, key: str = "email") -> str:
     """The window's rows gathered per address and code, in one pass over the rows.
 
     A cache holds few distinct addresses next to its rows (a recipient fails again and
     again), so the domain rule, the typo rule and every per-address question run over these
-    groups rather than over every row.
+    groups rather than over every row. ``key``: a masked frame's recipient key as well (see
+    :attr:`Source.recipient_column`).
     """
+    kept = "" if key == "email" else f"{key}, "
     return (
-        f"SELECT email, error_code, count(*) AS n, min(coalesce(date, {_INFINITY})) AS first_key, "
+        f"SELECT {kept}email, error_code, count(*) AS n, min(coalesce(date, {_INFINITY})) AS first_key, "
         f"min(date) AS first_seen, max(date) AS last_seen, max(coalesce(date, {_INFINITY})) AS last_key, "
         # One arg_max of a pair, and list_distinct of a list (a DISTINCT aggregate costs
         # several times more per group): both a third of the time of the plain forms.
@@ -707,12 +714,13 @@ def addresses_to_fix(window: Window, codes: Iterable[int] = (2,), *, mask: bool 
     codes = [int(c) for c in codes]
     with window._source() as source:
         _register_domain(source)
-        rows = _rows(window, source, ["email", "error_code", "date", "campaign_id", "id_send", "request_id"])
+        key = source.recipient_column  # who an address is: the address, or a masked frame's key
+        rows = _rows(window, source, ["email", "error_code", "date", "campaign_id", "id_send", "request_id", key])
         # One pass over the rows, per address and code; the domain and typo rules then run
         # over the (few) addresses, and an address is gathered from the codes that list it.
         source.con.execute(
             "CREATE TEMP TABLE per_address AS SELECT mk_domain(email) AS domain, * FROM "
-            f"({_per_address_sql(rows)}) WHERE trim(coalesce(email, '')) <> ''"
+            f"({_per_address_sql(rows, key)}) WHERE trim(coalesce(email, '')) <> ''"
         )
         domains = source.query("SELECT DISTINCT domain FROM per_address WHERE domain IS NOT NULL")["domain"]
         suggested = pd.DataFrame({"domain": domains.to_numpy(dtype=object),
@@ -720,7 +728,7 @@ def addresses_to_fix(window: Window, codes: Iterable[int] = (2,), *, mask: bool 
         suggested = suggested[suggested["suggestion"].notna()].reset_index(drop=True)
         source.con.register("mk_typos", suggested)
         out = source.query(f"""
-            SELECT a.email, any_value(a.domain) AS domain, any_value(t.suggestion) AS suggested_domain,
+            SELECT min(a.email) AS email, any_value(a.domain) AS domain, any_value(t.suggestion) AS suggested_domain,
                    string_agg(CAST(a.error_code AS VARCHAR), ', ') AS error_codes, CAST(sum(a.n) AS BIGINT) AS rows,
                    min(a.first_seen) AS first_seen, max(a.last_seen) AS last_seen,
                    nullif(array_to_string(list_sort(list_distinct(flatten(list(a.campaigns)))), ', '), '')
@@ -729,7 +737,7 @@ def addresses_to_fix(window: Window, codes: Iterable[int] = (2,), *, mask: bool 
                    arg_max(a.last_ids, a.last_key).request_id AS last_request_id
             FROM per_address a LEFT JOIN mk_typos t ON t.domain = a.domain
             WHERE a.error_code IN ({", ".join(map(str, codes)) or "NULL"}) OR t.suggestion IS NOT NULL
-            GROUP BY a.email ORDER BY rows DESC, last_seen DESC NULLS LAST, a.email
+            GROUP BY a.{key} ORDER BY rows DESC, last_seen DESC NULLS LAST, email, a.{key}
         """)
     if out.empty:
         empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in FIX_COLUMNS})

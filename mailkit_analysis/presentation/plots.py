@@ -241,8 +241,8 @@ def plot_top_campaigns(data, by: str = "errors", top_n: int = 15, sends=None, re
     data : pandas.DataFrame
         A results frame, or :func:`~mailkit_analysis.analysis.summaries.by_campaign` output.
     by : {"errors", "error_rate"}
-        Rank by error rows, or by error rows per recipient. Rates need denominators: without
-        any, the axes say so instead of drawing.
+        Rank by error rows, or by error rate (affected recipients per recipient sent).
+        Rates need denominators: without any, the axes say so instead of drawing.
     top_n : int, default 15
         Campaigns shown; the rest form one "other" bar.
     sends, recipients : optional
