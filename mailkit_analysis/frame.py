@@ -100,7 +100,11 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
     Missing columns are added as all-missing; extra columns are kept after the contract ones.
     """
-    out = frame.copy()
+    return _conformed(frame.copy())
+
+
+def _conformed(out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`conform` of a frame nobody else holds: its columns are changed in place, not copied."""
     for column, dtype in RESULT_DTYPES.items():
         if column not in out:
             out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
@@ -337,7 +341,8 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
     """An arrow table of results (cache schema) as the results frame."""
     if table.num_rows == 0:
         return empty_results_frame()
-    return conform(table.to_pandas(types_mapper=nullable_types))
+    # The frame is new (arrow's conversion allocates its own arrays): conform it without a copy.
+    return _conformed(table.to_pandas(types_mapper=nullable_types))
 
 
 def build_results_frame(
