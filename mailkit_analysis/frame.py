@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,7 +100,11 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
     Missing columns are added as all-missing; extra columns are kept after the contract ones.
     """
-    out = frame.copy()
+    return _conformed(frame.copy())
+
+
+def _conformed(out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`conform` of a frame nobody else holds: its columns are changed in place, not copied."""
     for column, dtype in RESULT_DTYPES.items():
         if column not in out:
             out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
@@ -189,11 +194,10 @@ def _strict_dates(text: pa.Array, blank: pa.Array) -> pa.Array | None:
     Mailkit writes every ``DATE`` this way, so this is the path a large answer takes. Arrow's
     ISO 8601 cast rejects impossible dates and times (``02-30``, ``24:00``) on its own,
     which the general path must find with a ``strftime`` round trip costing several times
-    the parse; the regular expression keeps the cast to exactly the one shape (the cast
-    alone also takes ``T``, fractions and bare dates).
+    the parse; the shape check keeps the cast to exactly the one shape (the cast alone also
+    takes ``T``, fractions and bare dates).
     """
-    shaped = pc.match_substring_regex(text, _STRICT_DATE)
-    if not pc.all(pc.or_(pc.fill_null(shaped, False), blank)).as_py():
+    if not _mailkit_shaped(text):
         return None
     try:
         return text.cast(pa.timestamp("us"))
@@ -203,6 +207,45 @@ def _strict_dates(text: pa.Array, blank: pa.Array) -> pa.Array | None:
 
 # Years from 1000: Python's strict parser, which the general path trusts, knows no year 0.
 _STRICT_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+# The shape as the bytes each position may hold: from _LOWEST to _LOWEST + _SPAN (a digit,
+# or exactly the separator; the year's first digit from 1), repeated for _BLOCK rows.
+_SHAPE = b"0000-00-00 00:00:00"
+_BLOCK = 4096
+_LOWEST = np.tile(np.frombuffer(b"1" + _SHAPE[1:], dtype=np.uint8), _BLOCK)
+_SPAN = np.tile(np.array([8] + [9 if c == ord("0") else 0 for c in _SHAPE[1:]], dtype=np.uint8), _BLOCK)
+
+
+def _mailkit_shaped(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every non-null value of ``text`` matches :data:`_STRICT_DATE`.
+
+    The same test as the regular expression, made on the bytes: when every value is 19
+    bytes long, the values lie back to back in the array's data buffer, and each byte is
+    checked against what its position may hold, a block of rows at a time (``byte -
+    lowest`` wraps around below the lowest, so one comparison bounds both ends). The
+    regular expression took about 15 ms per 100,000 dates, most of the date column's
+    cost; this takes well under 1 ms. Anything but plain ``string`` values goes to the
+    expression.
+    """
+    values = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    values = values.drop_null()
+    n = len(values)
+    if n == 0:
+        return True
+    if values.type != pa.string():
+        shaped = pc.match_substring_regex(values, _STRICT_DATE)
+        return bool(pc.all(pc.fill_null(shaped, False)).as_py())
+    width = len(_SHAPE)
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=values.offset * 4)
+    if offsets[-1] - offsets[0] != n * width or not (np.diff(offsets) == width).all():
+        return False
+    data = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width, offset=int(offsets[0]))
+    step = _BLOCK * width
+    for start in range(0, len(data), step):
+        block = data[start:start + step]
+        if not (np.subtract(block, _LOWEST[:len(block)], dtype=np.uint8) <= _SPAN[:len(block)]).all():
+            return False
+    return True
 
 
 def _date_array(values: Sequence, field: str) -> pa.Array:
@@ -298,7 +341,8 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
     """An arrow table of results (cache schema) as the results frame."""
     if table.num_rows == 0:
         return empty_results_frame()
-    return conform(table.to_pandas(types_mapper=nullable_types))
+    # The frame is new (arrow's conversion allocates its own arrays): conform it without a copy.
+    return _conformed(table.to_pandas(types_mapper=nullable_types))
 
 
 def build_results_frame(

@@ -371,6 +371,47 @@ def test_mailkit_dates_take_the_strict_path():
     assert _strict_dates(pa.array(["2015-05-13T09:43:50"]), pa.array([False])) is None
 
 
+# Near misses of the shape: one character changed, added or removed (non-ASCII included).
+_NEAR_DATE = st.builds(
+    lambda text, at, char, how: (text[:at] + char + text[at + (how == "replace"):] if how != "drop"
+                                 else text[:at] + text[at + 1:]),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
+    st.integers(0, 19), st.sampled_from(list("0123456789- :T/.xé\n")), st.sampled_from(["replace", "insert", "drop"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_NEAR_DATE, _DATE_TEXT), min_size=1, max_size=6), st.integers(0, 2))
+def test_date_shape_check_is_the_regular_expression(values, cut):
+    """The byte-wise shape check of the strict DATE path accepts exactly what its regular
+    expression accepts, on whole arrays and on slices of them (an offset into the buffers)."""
+    import re
+
+    import pyarrow as pa
+
+    from mailkit_analysis.frame import _STRICT_DATE, _mailkit_shaped
+
+    array = pa.array(["2015-05-13 09:43:50"] * cut + values, pa.string()).slice(cut)
+    expected = all(re.search(_STRICT_DATE, v) for v in values if v is not None)
+    assert _mailkit_shaped(array) == expected
+    assert _mailkit_shaped(pa.chunked_array([array[:1], array[1:]])) == expected
+
+
+def test_date_shape_check_covers_every_block():
+    """A bad value is found wherever it lies in a long column (the check goes block by block)."""
+    import pyarrow as pa
+
+    from mailkit_analysis.frame import _mailkit_shaped
+
+    good = ["2015-05-13 09:43:50"] * 10_000
+    assert _mailkit_shaped(pa.array(good))
+    for at in (0, 4095, 4096, 9999):
+        for bad in ("2015-05-13 09:43:5x", "0999-05-13 09:43:50", "2015-05-13 09:43:500"):
+            column = list(good)
+            column[at] = bad
+            assert not _mailkit_shaped(pa.array(column)), (at, bad)
+
+
 # --- JSON: arrow's reader for plain results answers equals json.loads ---------------------------
 def _decoded_and_parsed(decode, body):
     from mailkit_analysis.errors import MailkitError as Error

@@ -163,7 +163,8 @@ def _load(paths, data_dir, since_ts, until_ts, campaigns, codes, request_ids, co
         table = enrichment.fill(table, request_campaigns)
     if campaigns is not None and table.num_rows and "campaign_id" in table.column_names:
         table = table.filter(pc.fill_null(pc.is_in(table.column("campaign_id"), value_set=_ints(wanted)), False))
-    frame = conform(table_to_frame(table) if read is None else table.to_pandas(types_mapper=nullable_types))[RESULT_COLUMNS]
+    # table_to_frame conforms already; a narrower read is conformed here (once, either way).
+    frame = (table_to_frame(table) if read is None else conform(table.to_pandas(types_mapper=nullable_types)))[RESULT_COLUMNS]
     return frame.sort_values(["date", "request_id"], kind="stable", na_position="last").reset_index(drop=True)
 
 

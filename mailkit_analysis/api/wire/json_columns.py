@@ -89,7 +89,10 @@ def arrow_results_columns(body: bytes) -> tuple[str, WireColumns] | None:
         return None
     if table.num_rows != 1:
         return None  # several JSON values in one body: not an answer json.loads would read
-    status, results = table.column("status")[0].as_py(), table.column("results").combine_chunks()
+    results = table.column("results")
+    # One row, so one chunk: taken as it is (combine_chunks would copy every row once more).
+    results = results.chunk(0) if results.num_chunks == 1 else results.combine_chunks()
+    status = table.column("status")[0].as_py()
     if status is None or results.null_count:
         return None
     rows = results.flatten()
