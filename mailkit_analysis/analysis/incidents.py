@@ -271,7 +271,7 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
         "size": units["size"].to_numpy()[unit_of],
         "setup_failed": units["setup_failed"].to_numpy()[unit_of],
     })
-    units = _Units(units, named, units.set_index("unit")[["sent_at", "size", "latest"]])
+    units = _Units(units, named)
     # The answers and their conversions are free now; the rules allocate next (see memory).
     del unit_table, code_table, campaign_of
     give_back_freed_memory()
@@ -333,14 +333,13 @@ def _nullable_int(arrow_type):
 
 
 class _Units(pd.DataFrame):
-    """The units frame, with the campaign names and a by-unit index at hand."""
+    """The units frame (a unit is its row position), with the campaign names at hand."""
 
-    _metadata = ["names", "by_unit"]
+    _metadata = ["names"]
 
-    def __init__(self, data=None, names=None, by_unit=None, **kwargs):
+    def __init__(self, data=None, names=None, **kwargs):
         super().__init__(data, **kwargs)
         self.names = names
-        self.by_unit = by_unit
 
     @property
     def _constructor(self):
@@ -349,7 +348,7 @@ class _Units(pd.DataFrame):
 
 def _latest(units: pd.DataFrame, group: pd.DataFrame) -> bool:
     """Whether the group holds its campaign's latest send."""
-    return bool(units.by_unit["latest"].reindex(group["unit"].unique()).fillna(False).any())
+    return bool(units["latest"].to_numpy()[group["unit"].unique()].any())
 
 
 def _campaign_words(campaign_id, name) -> str:
@@ -383,8 +382,10 @@ def _name_of(units: pd.DataFrame, campaign_id):
 def _incident(severity, rule, code, campaign_id, group: pd.DataFrame, units: pd.DataFrame, message, *,
               ongoing: bool, recipients: int | None = None) -> dict:
     """One incident from the (request, code) rows of ``group``."""
-    sent_at = units.by_unit["sent_at"].reindex(group["unit"]).to_numpy()
-    ids = group.assign(sent_at=sent_at).sort_values("sent_at", kind="stable")
+    # In send order (a unit is its position; a send without a time last), stably.
+    sent_at = units["sent_at"].array.asi8[group["unit"].to_numpy()]
+    sent_at = np.where(units["sent_at"].isna().to_numpy()[group["unit"].to_numpy()], np.iinfo("int64").max, sent_at)
+    ids = group.iloc[np.argsort(sent_at, kind="stable")]
     id_sends = [int(s) for s in pd.unique(ids["id_send"].dropna())]
     return {
         "severity": severity,
@@ -441,13 +442,16 @@ def _recipients_words(n: int) -> str:
 def _setup(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> list[dict]:
     failed = codes[codes["error_code"].isin(list(cfg.setup_codes)).fillna(False)]
     found = []
+    # The columns the runs need, once: a copy of every column per code was most of the rule.
+    sequence = units[["unit", "campaign_id", "size", "latest"]]
+    no_campaign = sequence["campaign_id"].isna().to_numpy()
     for code, of_code in failed.groupby(failed["error_code"].astype("int64")):
         bad_units = of_code["unit"].unique()
         # Runs are judged in each campaign's own sequence of sends: consecutive failed
         # sends are one run, and a send that went out without the code ends it. Only the
         # campaigns with a failure are read (a few of a million sends).
-        touched = units["campaign_id"].isin(of_code["campaign_id"].dropna().unique()).to_numpy(dtype=bool)
-        flags = units[touched | units["campaign_id"].isna().to_numpy()]
+        touched = sequence["campaign_id"].isin(of_code["campaign_id"].dropna().unique()).to_numpy(dtype=bool)
+        flags = sequence[touched | no_campaign]
         flags = flags.assign(bad=flags["unit"].isin(bad_units))
         with_campaign = flags[flags["campaign_id"].notna()]
         run = (~with_campaign["bad"]).astype(int).groupby(with_campaign["campaign_id"]).cumsum()
@@ -621,7 +625,7 @@ def _unsubscribed(codes: pd.DataFrame, units: pd.DataFrame, cfg: FlagConfig) -> 
         own = own.sort_values("day", kind="stable")
         usual = floor.loc[campaign_id]
         for _g, group in own.groupby(_day_groups(own["day"])):
-            size = units.by_unit["size"].reindex(group["unit"].unique()).sum()
+            size = np.nansum(units["size"].to_numpy()[group["unit"].unique()])
             message = _("{campaign}: {recipients} unsubscribed in {sends} ({share} of recipients, "
                         "usually {usual}), {start}").format(
                 campaign=_campaign_words(campaign_id, _name_of(units, campaign_id)),
