@@ -28,6 +28,7 @@ import datetime as dt
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,6 +49,7 @@ __all__ = [
     "to_utc",
     "assume_prague",
     "sql_assume_prague",
+    "prague_days",
     "parse_bound",
     "window_bounds",
 ]
@@ -161,6 +163,38 @@ def sql_assume_prague(naive_sql: str) -> str:
         f"THEN timezone({zone}, date_trunc('hour', timezone({zone}, {instant}))) "
         f"ELSE {instant} END)"
     )
+
+
+def prague_days(times: pd.Series) -> pd.Series:
+    """The Prague midnight that starts each time's day (``NaT`` stays ``NaT``).
+
+    The same days as ``times.dt.normalize()``, computed once per distinct hour instead of
+    per time: Prague's offset changes by whole hours on whole hours (as
+    :func:`sql_assume_prague` relies on too), so an hour of UTC lies inside one Prague day.
+    On a year of a large account that is a few thousand conversions for a million sends.
+
+    Parameters
+    ----------
+    times : pandas.Series
+        Zone-aware times (any zone; they are converted to Prague).
+
+    Returns
+    -------
+    pandas.Series
+        Zone-aware Prague midnights, same index and resolution as ``times`` (in Prague).
+    """
+    times = to_prague_times(times)
+    values = times.array
+    step = pd.Timedelta(hours=1) // pd.Timedelta(1, unit=values.unit)
+    stamps = values.asi8
+    present = ~times.isna().to_numpy()
+    hours, distinct = pd.factorize(stamps[present] // step, sort=False)
+    starts = pd.DatetimeIndex(pd.to_datetime(distinct * step, unit=values.unit, utc=True)).tz_convert(PRAGUE)
+    day_starts = starts.normalize().as_unit(values.unit).asi8
+    days = np.full(len(stamps), np.iinfo("int64").min, dtype="int64")
+    days[present] = day_starts[hours]
+    out = pd.Series(days.view(f"M8[{values.unit}]"), index=times.index, name=times.name)
+    return out.dt.tz_localize("UTC").dt.tz_convert(PRAGUE)
 
 
 def _is_date_only(value) -> bool:

@@ -15,8 +15,10 @@ from mailkit_analysis.api.results import parse_results_answer
 from mailkit_analysis.cache.manifest import normalise_manifest
 from mailkit_analysis.prague_time import (
     PRAGUE,
+    PRAGUE_DTYPE,
     assume_prague,
     parse_bound,
+    prague_days,
     sql_assume_prague,
     to_prague,
     to_prague_times,
@@ -125,3 +127,27 @@ def test_duckdb_path_follows_the_rule(session_zone):
     finally:
         con.close()
     assert [pd.Timestamp(us, unit="us", tz="UTC") for us in got] == [to_prague(w) for w in walls]
+
+
+def test_prague_days_start_each_day_at_prague_midnight():
+    # UTC instants on both sides of both changes of 2026 and of Prague midnight.
+    instants = pd.Series(pd.to_datetime([
+        "2026-03-28 22:59:59", "2026-03-28 23:00:00",  # 23:59:59 CET / 00:00 CET on the 29th
+        "2026-03-29 00:59:59", "2026-03-29 01:00:00",  # the spring change (02:00 CET -> 03:00 CEST)
+        "2026-10-24 21:59:59", "2026-10-24 22:00:00",  # 23:59:59 CEST / 00:00 CEST on the 25th
+        "2026-10-25 00:30:00", "2026-10-25 01:30:00",  # 02:30 CEST, then 02:30 CET
+        None,
+    ], utc=True)).astype("datetime64[us, UTC]")
+    days = prague_days(instants)
+    midnight = {
+        "28 Mar": pd.Timestamp("2026-03-28 00:00", tz=PRAGUE), "29 Mar": pd.Timestamp("2026-03-29 00:00", tz=PRAGUE),
+        "24 Oct": pd.Timestamp("2026-10-24 00:00", tz=PRAGUE), "25 Oct": pd.Timestamp("2026-10-25 00:00", tz=PRAGUE),
+    }
+    expected = ["28 Mar", "29 Mar", "29 Mar", "29 Mar", "24 Oct", "25 Oct", "25 Oct", "25 Oct"]
+    assert days.iloc[:-1].tolist() == [midnight[d] for d in expected]
+    assert pd.isna(days.iloc[-1])
+    assert days.dtype == PRAGUE_DTYPE
+    # The 29 March midnight is +01:00 and the 25 October one +02:00 (before each change).
+    assert days.iloc[1].utcoffset() == pd.Timedelta(hours=1)
+    assert days.iloc[5].utcoffset() == pd.Timedelta(hours=2)
+    assert prague_days(instants.iloc[:0]).empty
