@@ -189,11 +189,30 @@ def _as_parameter(value):
 
 # --------------------------------------------------------------------------- executing
 
-def _kernel_manager_class():
-    """An AsyncKernelManager whose kernels never see the Mailkit credentials."""
+#: Longest socket path a kernel may be given (Unix sockets allow about 104 to 108 bytes).
+_MAX_SOCKET_PATH = 90
+
+
+def _kernel_manager_class(socket_dir: str | None = None):
+    """An AsyncKernelManager whose kernels never see the Mailkit credentials.
+
+    With ``socket_dir`` (on POSIX, where the path is short enough for a Unix socket) the
+    kernel talks over sockets in that folder instead of TCP ports on loopback: kernels
+    started at the same moment (reports rendered in parallel, a cron job beside a user)
+    picked the same free port now and then, and one died with "Address already in use".
+    """
     from jupyter_client import AsyncKernelManager
 
+    use_ipc = (socket_dir is not None and os.name == "posix"
+               and len(os.path.join(socket_dir, "kernel-65535")) <= _MAX_SOCKET_PATH)
+
     class CredentialFreeKernelManager(AsyncKernelManager):
+        def __init__(self, *args, **kwargs):
+            if use_ipc:
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
+            super().__init__(*args, **kwargs)
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             env = dict(kw.get("env") or os.environ)
             for name in SECRET_ENV:
@@ -241,7 +260,7 @@ def _execute(notebook: Path, parameters: dict, progress: bool):
                 source, None, parameters=parameters, kernel_name=KERNEL_NAME, language="python",
                 progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
                 resources={"metadata": {"path": cwd}},
-                kernel_manager_class=_kernel_manager_class(),
+                kernel_manager_class=_kernel_manager_class(cwd),
                 # The kernel's own start-up warnings (plain TCP on loopback) are noise here.
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
