@@ -49,6 +49,7 @@ __all__ = [
     "to_utc",
     "assume_prague",
     "sql_assume_prague",
+    "sql_assume_prague_per_hour",
     "prague_days",
     "parse_bound",
     "window_bounds",
@@ -162,6 +163,43 @@ def sql_assume_prague(naive_sql: str) -> str:
         f"WHEN timezone({zone}, {instant}) <> {naive_sql} "  # skipped: the first valid instant
         f"THEN timezone({zone}, date_trunc('hour', timezone({zone}, {instant}))) "
         f"ELSE {instant} END)"
+    )
+
+
+def sql_assume_prague_per_hour(relation: str, wall: str, keep: list[str], name: str) -> str:
+    """A DuckDB query: ``relation`` with its naive column ``wall`` given its zone as ``name``.
+
+    The same instants as :func:`sql_assume_prague`, with the rule applied once per distinct
+    wall-clock hour instead of per row (a year of sends has a few thousand hours and
+    millions of rows): within a wall hour Prague's offset is one (changes are whole hours on
+    whole hours), so a time is its hour's instant plus its minutes; in a skipped hour every
+    time is the first valid instant, as the rule says. For a query that reads every row.
+
+    Parameters
+    ----------
+    relation : str
+        A SQL relation (a table, a view or a parenthesised query).
+    wall : str
+        Its column of naive ``TIMESTAMP`` (Prague wall time).
+    keep : list of str
+        Its columns to keep as they are.
+    name : str
+        The name of the ``TIMESTAMPTZ`` column.
+
+    Returns
+    -------
+    str
+        A SQL query of the columns ``keep`` and ``name``.
+    """
+    zone = f"'{PRAGUE_NAME}'"
+    kept = "".join(f"r.{column}, " for column in keep)
+    return (
+        f"WITH r AS (SELECT * FROM {relation}), "
+        f"hours AS (SELECT DISTINCT date_trunc('hour', {wall}) AS wall_hour FROM r WHERE {wall} IS NOT NULL), "
+        f"instants AS (SELECT wall_hour, {sql_assume_prague('wall_hour')} AS hour_start FROM hours), "
+        f"shifts AS (SELECT wall_hour, hour_start, timezone({zone}, hour_start) <> wall_hour AS skipped FROM instants) "
+        f"SELECT {kept}CASE WHEN h.skipped THEN h.hour_start ELSE h.hour_start + (r.{wall} - h.wall_hour) END AS {name} "
+        f"FROM r LEFT JOIN shifts h ON h.wall_hour = date_trunc('hour', r.{wall})"
     )
 
 

@@ -20,6 +20,7 @@ from mailkit_analysis.prague_time import (
     parse_bound,
     prague_days,
     sql_assume_prague,
+    sql_assume_prague_per_hour,
     to_prague,
     to_prague_times,
     to_utc,
@@ -151,3 +152,33 @@ def test_prague_days_start_each_day_at_prague_midnight():
     assert days.iloc[1].utcoffset() == pd.Timedelta(hours=1)
     assert days.iloc[5].utcoffset() == pd.Timedelta(hours=2)
     assert prague_days(instants.iloc[:0]).empty
+
+
+def test_the_per_hour_query_gives_the_rule_s_instants():
+    walls = [AMBIGUOUS, SKIPPED, "2026-03-29 02:00:00", "2026-03-29 01:59:59", "2026-03-29 03:00:00",
+             "2026-10-25 01:59:59", "2026-10-25 02:00:00", "2026-10-25 02:59:59", "2026-10-25 03:00:00",
+             "2026-07-01 12:00:00", "2026-07-01 12:34:56.789", "2026-12-01 12:00:00", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE walls AS SELECT * FROM (VALUES " + ", ".join(
+        f"({i}, {'NULL' if w is None else repr(w)}::TIMESTAMP, 'x{i}')" for i, w in enumerate(walls))
+        + ") t(id, wall, label)")
+    query = sql_assume_prague_per_hour("walls", "wall", ["id", "label"], "at")
+    got = {i: (label, at) for i, label, at in con.execute(f"SELECT * FROM ({query}) ORDER BY id").fetchall()}
+    assert [got[i][0] for i in range(len(walls))] == [f"x{i}" for i in range(len(walls))]
+    instants = {i: None if at is None else pd.Timestamp(at).tz_convert("UTC") for i, (_l, at) in got.items()}
+    expected = {
+        AMBIGUOUS: "2026-10-25 00:30:00", SKIPPED: "2026-03-29 01:00:00",
+        "2026-03-29 02:00:00": "2026-03-29 01:00:00", "2026-03-29 01:59:59": "2026-03-29 00:59:59",
+        "2026-03-29 03:00:00": "2026-03-29 01:00:00", "2026-10-25 01:59:59": "2026-10-24 23:59:59",
+        "2026-10-25 02:00:00": "2026-10-25 00:00:00", "2026-10-25 02:59:59": "2026-10-25 00:59:59",
+        "2026-10-25 03:00:00": "2026-10-25 02:00:00", "2026-07-01 12:00:00": "2026-07-01 10:00:00",
+        "2026-07-01 12:34:56.789": "2026-07-01 10:34:56.789", "2026-12-01 12:00:00": "2026-12-01 11:00:00",
+    }
+    for i, wall in enumerate(walls):
+        if wall is None:
+            assert instants[i] is None
+        else:
+            assert instants[i] == pd.Timestamp(expected[wall], tz="UTC"), wall
+    # The per-row expression agrees on every one of them.
+    per_row = con.execute(f"SELECT id, {sql_assume_prague('wall')} FROM walls ORDER BY id").fetchall()
+    assert [at for _i, at in per_row] == [got[i][1] for i in range(len(walls))]
