@@ -194,7 +194,8 @@ def sql_assume_prague_per_hour(relation: str, wall: str, keep: list[str], name: 
     zone = f"'{PRAGUE_NAME}'"
     kept = "".join(f"r.{column}, " for column in keep)
     return (
-        f"WITH r AS (SELECT * FROM {relation}), "
+        # Materialized: the relation is read once, for its hours and for its rows.
+        f"WITH r AS MATERIALIZED (SELECT * FROM {relation}), "
         f"hours AS (SELECT DISTINCT date_trunc('hour', {wall}) AS wall_hour FROM r WHERE {wall} IS NOT NULL), "
         f"instants AS (SELECT wall_hour, {sql_assume_prague('wall_hour')} AS hour_start FROM hours), "
         f"shifts AS (SELECT wall_hour, hour_start, timezone({zone}, hour_start) <> wall_hour AS skipped FROM instants) "

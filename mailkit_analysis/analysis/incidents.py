@@ -179,12 +179,14 @@ def _inputs(window, lookback: pd.Timedelta, setup_codes) -> tuple[pd.DataFrame, 
     the position), with its ``day``, ``size`` (recipients sent, NaN when not known),
     ``setup_failed`` and ``latest`` (its campaign's latest send).
 
-    Both are built inside DuckDB on one connection: the rows are scanned once, into the
-    per-code aggregate, and the per-request one is derived from it; the join and the flags
-    are SQL too, so a year of a large account reaches pandas as two frames of numbers
-    (campaign names come as a dict, not a string per request). The units are numbered by
-    their position in an ordered read, and the aggregate rows find their unit by request
-    in numpy: a numbering window function sorts on one thread.
+    Both aggregates are built inside DuckDB on one connection: the rows are scanned once,
+    into the per-code aggregate, and the per-request one is derived from it, so a year of a
+    large account reaches pandas as two frames of numbers (campaign names come as a dict,
+    not a string per request). The units are numbered by their position in an ordered
+    read; the aggregate rows find their unit by request, the set-up failures are marked
+    from the code rows and the days come from the send times, all in numpy (a numbering
+    window function sorts on one thread, and DuckDB's zone-aware day and a correlated
+    EXISTS cost more than these).
     """
     start = window._start(lookback)
     with window._source() as source:
@@ -385,9 +387,10 @@ def _name_of(units: pd.DataFrame, campaign_id):
 def _incident(severity, rule, code, campaign_id, group: pd.DataFrame, units: pd.DataFrame, message, *,
               ongoing: bool, recipients: int | None = None) -> dict:
     """One incident from the (request, code) rows of ``group``."""
-    # In send order (a unit is its position; a send without a time last), stably.
+    # In send order (a unit is its position; a send without a time last), stably. Only the
+    # group's units are read: a whole-column isna() here ran once per incident.
     sent_at = units["sent_at"].array.asi8[group["unit"].to_numpy()]
-    sent_at = np.where(units["sent_at"].isna().to_numpy()[group["unit"].to_numpy()], np.iinfo("int64").max, sent_at)
+    sent_at = np.where(sent_at == _NAT, np.iinfo("int64").max, sent_at)
     ids = group.iloc[np.argsort(sent_at, kind="stable")]
     id_sends = [int(s) for s in pd.unique(ids["id_send"].dropna())]
     return {
